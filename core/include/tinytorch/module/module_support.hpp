@@ -1,0 +1,112 @@
+// module_support.hpp - what every module implementation includes.
+// Contributors: read docs/DEVELOPING.md and docs/solution-markers.md first.
+//
+// It gives a module: the host table it was initialised with (ttm::host()),
+// error reporting (ttm::fail, TT_NOT_IMPLEMENTED), the exception guard that
+// keeps C++ exceptions from crossing the C ABI, and TT_DEFINE_MODULE, which
+// writes the descriptor and the one exported entry point.
+//
+// Compile definitions set by cmake/TinyTorchModule.cmake for each library:
+//   TT_MODULE_NUMBER  1..9
+//   TT_MODULE_VARIANT TT_VARIANT_STUDENT or TT_VARIANT_REFERENCE
+#pragma once
+
+#include <memory>
+#include <new>
+#include <stdexcept>
+#include <string>
+
+#include "tinytorch/abi/tt_common.h"
+#include "tinytorch/abi/tt_01_tensor.h"
+
+#ifndef TT_MODULE_NUMBER
+#error "TT_MODULE_NUMBER must be defined by the build (see cmake/TinyTorchModule.cmake)"
+#endif
+
+namespace ttm {
+
+// The host table handed to init(). Constant-initialised (no global
+// constructor); set once by the loader before any table function runs.
+inline const tt_host* g_host = nullptr;
+
+inline const tt_host* host() { return g_host; }
+
+// Report an error through the host and return its status:
+//     return ttm::fail(TT_SHAPE_MISMATCH, __func__, "a has 3 columns, b has 4 rows");
+inline tt_status fail(tt_status status, const char* function, const std::string& message) {
+    if (g_host == nullptr) return status;
+    return g_host->set_error(TT_MODULE_NUMBER, status, function, message.c_str());
+}
+
+// What a student stub returns: names the function, the file to edit, a hint.
+inline tt_status not_implemented(const char* function, const char* file, const char* hint) {
+    std::string msg = std::string(function) + " is not implemented yet: edit " + file +
+                      " (look for the TODO in " + function + "). Hint: " + hint;
+    return fail(TT_NOT_IMPLEMENTED, function, msg);
+}
+
+// Thrown inside a module to bail out with a status; the guard turns it back
+// into a return value (it never crosses the ABI).
+struct StatusError {
+    tt_status status;
+};
+
+// A tensor owned by module code: freed through module 01's free on scope exit.
+// (Module 01 itself frees directly; every later module reaches 01 via the host.)
+struct TensorDeleter {
+    void operator()(tt_tensor* t) const;
+};
+using OwnedTensor = std::unique_ptr<tt_tensor, TensorDeleter>;
+
+}  // namespace ttm
+
+// Return early when a call fails (the callee has already reported why).
+#define TT_CHECK(expr)                              \
+    do {                                            \
+        tt_status tt_check_status_ = (expr);        \
+        if (tt_check_status_ != TT_OK) return tt_check_status_; \
+    } while (0)
+
+#define TT_NOT_IMPLEMENTED(hint) ::ttm::not_implemented(__func__, __FILE__, hint)
+
+// Wrap the body of every table function: no exception may escape into C.
+#define TT_GUARD_BEGIN try {
+#define TT_GUARD_END                                                                 \
+    }                                                                                \
+    catch (const ::ttm::StatusError& e) { return e.status; }                         \
+    catch (const std::bad_alloc&) {                                                  \
+        return ::ttm::fail(TT_OUT_OF_MEMORY, __func__, "out of memory");             \
+    }                                                                                \
+    catch (const std::exception& e) {                                                \
+        return ::ttm::fail(TT_INTERNAL_ERROR, __func__,                              \
+                           std::string("unexpected C++ exception: ") + e.what());    \
+    }                                                                                \
+    catch (...) {                                                                    \
+        return ::ttm::fail(TT_INTERNAL_ERROR, __func__, "unknown C++ exception");    \
+    }
+
+#define TT_MODULE_CAT_(a, b) a##b
+#define TT_MODULE_CAT(a, b) TT_MODULE_CAT_(a, b)
+
+// Define the descriptor and the exported entry point of a module:
+//   TT_DEFINE_MODULE(tt_entry_01_tensor, "tensor", TT_TENSOR_DEPS, tt_tensor_api, k_api)
+// `api` must be a constant-initialised table of that type.
+#define TT_DEFINE_MODULE(entry_name, name_str, deps, api_type, api)                  \
+    static tt_status tt_module_init_(const tt_host* host) {                          \
+        ::ttm::g_host = host;                                                        \
+        return TT_OK;                                                                \
+    }                                                                                \
+    static const tt_module_descriptor tt_module_descriptor_ = {                      \
+        TT_ABI_VERSION, TT_MODULE_NUMBER, name_str, TT_MODULE_VARIANT, deps,         \
+        tt_module_init_, sizeof(api_type), &api};                                    \
+    extern "C" __attribute__((visibility("default"))) const tt_module_descriptor*    \
+    entry_name(void) {                                                               \
+        return &tt_module_descriptor_;                                               \
+    }
+
+// Needs a definition of TensorDeleter: modules after 01 free through the host.
+#if TT_MODULE_NUMBER != 1
+inline void ttm::TensorDeleter::operator()(tt_tensor* t) const {
+    if (t != nullptr && g_host != nullptr && g_host->tensor != nullptr) g_host->tensor->free(t);
+}
+#endif

@@ -1,0 +1,199 @@
+// progress.hpp - the progress store (recorded grades) and the milestone gate.
+//
+// The store is a small JSON file, <build dir>/progress.json by default
+// ($TITO_PROGRESS overrides; the build dir is the parent of the running
+// executable's bin/ directory). It is written atomically (temp file in the
+// same directory, fsync, rename) under an advisory lock, and a store that
+// cannot be parsed is renamed aside to progress.json.corrupt-<UTC timestamp>
+// with a warning on stderr: never a crash, never silently lost.
+//
+// Layout (version 1):
+//   { "version": 1,
+//     "grades": { "09": { "integrated": { "score": 50, "max_score": 50,
+//         "passed_all": true, "cases": 12, "passed": 12,
+//         "time": 1700000000, "timestamp": "2023-11-14T22:13:20Z",
+//         "impl": "student",
+//         "libraries": { "01": {"file": "tt_01_tensor_student.so",
+//                               "fnv1a64": "cbf29ce484222325"}, ... } } } } }
+//
+// A grade is tied to what was graded: the FNV-1a 64-bit hash of the bytes of
+// every student library the grade ran (modules 01..NN whose chosen variant is
+// student). Rebuilding a library with different code makes the grade stale.
+//
+// The gate (milestone 04 needs gate_status(9)): module NN graded on the
+// student's own stack 01..NN (an integrated grade), every test passed, and the
+// hashes of the student libraries 01..NN recorded then still match the files
+// built now. Nothing here loads a module library: it reads the files' bytes.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tinytorch/runtime.hpp"
+
+namespace tt::progress {
+
+// ---------------------------------------------------------------- JSON
+// A small JSON value with a reader and a writer (what the store and the
+// Gradescope results need; no external dependency). Objects keep key order.
+class Json {
+public:
+    enum class Type { null, boolean, number, string, array, object };
+
+    Json() = default;
+    Json(std::nullptr_t) {}
+    Json(bool b) : type_(Type::boolean), bool_(b) {}
+    Json(int n) : type_(Type::number), number_(n) {}
+    Json(int64_t n) : type_(Type::number), number_(static_cast<double>(n)) {}
+    Json(double n) : type_(Type::number), number_(n) {}
+    Json(const char* s) : type_(Type::string), string_(s) {}
+    Json(std::string s) : type_(Type::string), string_(std::move(s)) {}
+    static Json array() { Json j; j.type_ = Type::array; return j; }
+    static Json object() { Json j; j.type_ = Type::object; return j; }
+
+    Type type() const { return type_; }
+    bool is_null() const { return type_ == Type::null; }
+    bool is_bool() const { return type_ == Type::boolean; }
+    bool is_number() const { return type_ == Type::number; }
+    bool is_string() const { return type_ == Type::string; }
+    bool is_array() const { return type_ == Type::array; }
+    bool is_object() const { return type_ == Type::object; }
+
+    bool as_bool() const { return bool_; }
+    double as_number() const { return number_; }
+    const std::string& as_string() const { return string_; }
+    const std::vector<Json>& items() const { return items_; }
+    const std::vector<std::pair<std::string, Json>>& members() const { return members_; }
+
+    // Arrays.
+    void push_back(Json v);
+    size_t size() const { return type_ == Type::array ? items_.size() : members_.size(); }
+    // Objects: find returns nullptr when absent or when this is not an object.
+    const Json* find(const std::string& key) const;
+    Json* find(const std::string& key);
+    // Insert or replace (turns a null into an object).
+    Json& set(const std::string& key, Json v);
+    bool erase(const std::string& key);
+
+    // Typed lookups with a fallback for absent or mistyped members.
+    double number_or(const std::string& key, double fallback) const;
+    std::string string_or(const std::string& key, const std::string& fallback) const;
+    bool bool_or(const std::string& key, bool fallback) const;
+
+    // Parse a complete JSON text (RFC 8259: whitespace, escapes incl. \uXXXX
+    // and surrogate pairs); throws std::runtime_error with the byte offset.
+    static Json parse(const std::string& text);
+    // Serialise; indent > 0 pretty-prints with that many spaces per level.
+    std::string dump(int indent = 0) const;
+
+private:
+    void dump_to(std::string& out, int indent, int depth) const;
+
+    Type type_ = Type::null;
+    bool bool_ = false;
+    double number_ = 0;
+    std::string string_;
+    std::vector<Json> items_;
+    std::vector<std::pair<std::string, Json>> members_;
+};
+
+// ---------------------------------------------------------------- hashing
+
+// FNV-1a 64 of a byte string / of a file's bytes (nullopt: cannot be read).
+uint64_t fnv1a64(const void* data, size_t size, uint64_t seed = 0xcbf29ce484222325ull);
+std::optional<uint64_t> fnv1a64_file(const std::string& path);
+// 16 lowercase hex digits.
+std::string hex64(uint64_t h);
+// The hex hash of a file, or "" when it cannot be read.
+std::string hash_file(const std::string& path);
+
+// ---------------------------------------------------------------- records
+
+// How a grade chose its libraries, for module NN:
+//   isolated   student NN on reference 01..NN-1
+//   integrated student 01..NN (the student's own stack)
+//   reference  reference 01..NN
+//   custom     any other mix
+enum class Mode { isolated, integrated, reference, custom };
+const char* mode_name(Mode m);
+std::optional<Mode> parse_mode(const std::string& s);
+Mode classify(int module, const ImplChoice& choice);
+
+struct LibraryStamp {
+    int module = 0;
+    std::string file;  // file name of the student library (no directory)
+    std::string hash;  // hex FNV-1a 64 of its bytes; "" when it did not exist
+};
+
+struct GradeRecord {
+    int module = 0;
+    Mode mode = Mode::isolated;
+    double score = 0;
+    double max_score = 0;
+    int cases = 0;
+    int passed = 0;
+    bool passed_all = false;
+    int64_t time = 0;        // seconds since the epoch
+    std::string timestamp;   // the same, ISO 8601 UTC
+    std::string impl;        // the spec the grade ran with
+    std::vector<LibraryStamp> libraries;
+};
+
+// Stamps of the student libraries a grade of `module` with `choice` involves:
+// modules 01..module whose chosen variant is student. lib_dir "" means
+// tt::module_library_dir().
+std::vector<LibraryStamp> stamp_libraries(int module, const ImplChoice& choice,
+                                          const std::string& lib_dir = "");
+
+// Whether the libraries a record was graded with are still the ones built now.
+struct Freshness {
+    bool fresh = true;
+    std::vector<std::string> reasons;  // one line per changed or missing library
+};
+Freshness check_fresh(const GradeRecord& record, const std::string& lib_dir = "");
+
+// ---------------------------------------------------------------- store
+
+struct Store {
+    std::string path;  // where it was loaded from / will be saved to
+    Json doc;          // the whole document (unknown members are kept)
+
+    // The record of module n in mode m, if any (malformed records are skipped).
+    std::optional<GradeRecord> find(int module, Mode mode) const;
+    // Every record of module n (any mode), newest first.
+    std::vector<GradeRecord> records(int module) const;
+    void put(const GradeRecord& record);
+};
+
+// $TITO_PROGRESS, else <exe dir>/../progress.json.
+std::string default_store_path();
+
+// Read the store. A missing file gives an empty store; an unreadable or
+// corrupt one is renamed aside (warning on stderr) and gives an empty store.
+// Never throws for bad content.
+Store load(const std::string& path = default_store_path());
+// Write atomically (temp file in the same directory, fsync, rename, fsync dir).
+// Throws std::runtime_error naming the path when it cannot.
+void save(const Store& store);
+// Lock, reload, replace the record of (module, mode), save. Returns the store.
+Store record_grade(const GradeRecord& record, const std::string& path = default_store_path());
+
+std::string now_iso8601(int64_t* epoch_seconds = nullptr);
+
+// ---------------------------------------------------------------- gate
+
+struct GateStatus {
+    bool unlocked = false;
+    std::vector<std::string> reasons;   // why locked (empty when unlocked)
+    std::string fix_command;            // "./tito grade 09 --integrated"
+    std::optional<GradeRecord> record;  // the integrated grade the decision used
+};
+// Module `module` passed on the student's own stack 01..module, with the
+// recorded library hashes matching the files now.
+GateStatus gate_status(int module, const Store& store, const std::string& lib_dir = "");
+GateStatus gate_status(int module = 9);
+
+}  // namespace tt::progress
