@@ -41,6 +41,9 @@ public:
     static Tensor randn(const Shape& shape);
     // Take ownership of a tensor a module returned (freed with module 01's free).
     static Tensor adopt(tt_tensor* raw);
+    // A non-owning handle on a tensor someone else owns (an optimizer's state):
+    // the caller guarantees `raw` outlives every copy of the handle.
+    static Tensor borrow(tt_tensor* raw);
 
     // ---- inspection ----------------------------------------------------------
     bool defined() const { return impl_ != nullptr; }

@@ -36,6 +36,14 @@ Tensor Tensor::adopt(tt_tensor* raw) {
     return Tensor(std::move(impl));
 }
 
+Tensor Tensor::borrow(tt_tensor* raw) {
+    if (raw == nullptr) throw std::logic_error("Tensor::borrow(NULL)");
+    auto impl = std::make_shared<TensorImpl>();
+    impl->t = raw;
+    impl->owned = false;
+    return Tensor(std::move(impl));
+}
+
 Tensor Tensor::zeros(const Shape& shape) {
     tt_tensor* out = nullptr;
     TT_CALL(1, runtime().tensor(), create, shape.data(), static_cast<int32_t>(shape.size()), &out);

@@ -18,6 +18,7 @@
 #include <initializer_list>
 #include <new>
 #include <string>
+#include <type_traits>
 
 #include "tinytorch/abi/tt_09_spatial.h"
 #include "tinytorch/module/module_support.hpp"

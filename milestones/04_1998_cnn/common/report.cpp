@@ -1,0 +1,153 @@
+#include "common/report.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <sstream>
+
+#include "common/artifacts.hpp"
+#include "tinytorch/runtime.hpp"
+
+namespace milestone {
+
+void print_comparison(const Comparison& c, const std::string& a_name, const std::string& b_name) {
+    std::printf("\nResults (measured in this run)\n");
+    std::printf("  %-6s %12s %14s %14s %12s\n", "model", "parameters", a_name.c_str(), b_name.c_str(), "train time");
+    for (auto& r : c.rows)
+        std::printf("  %-6s %12lld %13.1f%% %13.1f%% %11.2fs\n", r.model.c_str(),
+                    static_cast<long long>(r.parameters), 100 * r.acc_a, 100 * r.acc_b, r.train_seconds);
+    if (c.rows.size() == 2) {
+        const auto &x = c.rows[0], &y = c.rows[1];
+        double gap = 100 * (x.acc_b - y.acc_b);
+        double ratio = x.parameters ? static_cast<double>(y.parameters) / x.parameters : 0;
+        if (gap > 0)
+            std::printf("\n  On %s the %s leads the %s by %.1f points, with %.2fx fewer parameters.\n",
+                        b_name.c_str(), x.model.c_str(), y.model.c_str(), gap, ratio);
+        else
+            std::printf("\n  In this run the %s did not beat the %s on %s (%.1f points).\n", x.model.c_str(),
+                        y.model.c_str(), b_name.c_str(), gap);
+    }
+}
+
+void print_per_class(const std::vector<std::string>& classes, const tt::Tensor& labels,
+                     const std::vector<int>& predictions, const std::string& title) {
+    std::vector<int> total(classes.size()), right(classes.size());
+    for (size_t i = 0; i < predictions.size(); ++i) {
+        int y = static_cast<int>(labels.data()[i]);
+        total[y]++;
+        right[y] += predictions[i] == y;
+    }
+    std::printf("\nPer-class accuracy, %s\n", title.c_str());
+    for (size_t c = 0; c < classes.size(); ++c) {
+        double acc = total[c] ? static_cast<double>(right[c]) / total[c] : 0;
+        int bar = static_cast<int>(acc * 30 + 0.5);
+        std::printf("  %-12s %5.1f%%  %s\n", classes[c].c_str(), 100 * acc, std::string(bar, '#').c_str());
+    }
+}
+
+void print_confusion(const std::vector<std::string>& classes, const tt::Tensor& labels,
+                     const std::vector<int>& predictions, const std::string& title) {
+    size_t k = classes.size();
+    std::vector<int> m(k * k);
+    for (size_t i = 0; i < predictions.size(); ++i) m[static_cast<int>(labels.data()[i]) * k + predictions[i]]++;
+    std::printf("\nConfusion matrix, %s (rows: true class, columns: predicted)\n      ", title.c_str());
+    for (size_t c = 0; c < k; ++c) std::printf("%5.5s", classes[c].c_str());
+    std::printf("\n");
+    for (size_t r = 0; r < k; ++r) {
+        std::printf("  %-4.4s", classes[r].c_str());
+        for (size_t c = 0; c < k; ++c) {
+            int v = m[r * k + c];
+            if (v == 0) std::printf("%5s", ".");
+            else std::printf(r == c ? "%5d" : "%5d", v);
+        }
+        std::printf("\n");
+    }
+}
+
+void print_digit_samples(const tt::Tensor& images, const tt::Tensor& labels, const std::vector<int>& pred_a,
+                         const std::vector<int>& pred_b, int count) {
+    const char* shades = " .:-=+*#%@";
+    int64_t n = std::min<int64_t>(count, images.size(0));
+    int64_t h = images.size(2), w = images.size(3);
+    std::printf("\nSample shifted test digits (label / CNN guess / MLP guess)\n");
+    for (int64_t row = 0; row < h; ++row) {
+        std::printf("  ");
+        for (int64_t i = 0; i < n; ++i) {
+            const float* img = images.data() + i * h * w;
+            for (int64_t col = 0; col < w; ++col) {
+                float v = std::clamp(img[row * w + col], 0.0f, 1.0f);
+                char ch = shades[static_cast<int>(v * 9.0f + 0.5f)];
+                std::printf("%c%c", ch, ch);
+            }
+            std::printf("   ");
+        }
+        std::printf("\n");
+    }
+    std::printf("  ");
+    for (int64_t i = 0; i < n; ++i) {
+        char buf[32];
+        int y = static_cast<int>(labels.data()[i]);
+        std::snprintf(buf, sizeof buf, "%d/%d%s/%d%s", y, pred_a[i], pred_a[i] == y ? "" : "x", pred_b[i],
+                      pred_b[i] == y ? "" : "x");
+        std::printf("%-*s", static_cast<int>(2 * w + 3), buf);
+    }
+    std::printf("\n");
+}
+
+void print_filters_ascii(const std::shared_ptr<tt::nn::Module>& layer) {
+    auto* conv = dynamic_cast<tt::nn::Conv2d*>(layer.get());
+    if (!conv) return;
+    const tt::Tensor& w = conv->weight;
+    int64_t o = w.size(0), k = w.size(2), per = w.numel() / o;
+    const char* shades = " .:-=+*#%@";
+    std::printf("\nLearned first-layer filters (%lld of %lldx%lld; dark = negative, bright = positive)\n",
+                static_cast<long long>(o), static_cast<long long>(k), static_cast<long long>(k));
+    for (int64_t row = 0; row < k; ++row) {
+        std::printf("  ");
+        for (int64_t f = 0; f < o; ++f) {
+            const float* p = w.data() + f * per;
+            float lo = *std::min_element(p, p + per), hi = *std::max_element(p, p + per);
+            float span = hi > lo ? hi - lo : 1.0f;
+            for (int64_t col = 0; col < k; ++col) {
+                char ch = shades[static_cast<int>((p[row * k + col] - lo) / span * 9.0f + 0.5f)];
+                std::printf("%c%c", ch, ch);
+            }
+            std::printf(" ");
+        }
+        std::printf("\n");
+    }
+}
+
+void write_metrics(const std::string& path, const std::string& dataset, bool reference, const Comparison& c,
+                   const FitResult& a, const FitResult& b) {
+    std::ostringstream js;
+    js << "{\n  \"dataset\": " << json_escape(dataset) << ",\n  \"libraries\": "
+       << json_escape(reference ? "reference" : tt::format_impl_choice(tt::runtime().choice())) << ",\n  \"models\": [\n";
+    const FitResult* fits[] = {&a, &b};
+    for (size_t i = 0; i < c.rows.size(); ++i) {
+        const auto& r = c.rows[i];
+        std::vector<double> loss, acc, secs;
+        if (i < 2)
+            for (auto& e : fits[i]->epochs) loss.push_back(e.train_loss), acc.push_back(e.test_acc), secs.push_back(e.seconds);
+        js << "    {\"name\": " << json_escape(r.model) << ", \"parameters\": " << r.parameters
+           << ", \"accuracy\": " << r.acc_a << ", \"accuracy_b\": " << r.acc_b
+           << ", \"train_seconds\": " << r.train_seconds << ",\n     \"epoch_train_loss\": " << json_array(loss)
+           << ",\n     \"epoch_test_accuracy\": " << json_array(acc) << ",\n     \"epoch_seconds\": " << json_array(secs)
+           << "}" << (i + 1 < c.rows.size() ? "," : "") << "\n";
+    }
+    js << "  ]\n}\n";
+    write_file_atomic(path, js.str());
+}
+
+void load_model(tt::nn::Module& model, const std::string& path) {
+    if (!std::filesystem::exists(path))
+        throw std::runtime_error("no checkpoint at " + path + ": train first (without --eval-only) or pass --out");
+    auto entries = model.state();
+    std::vector<const char*> names;
+    std::vector<tt_tensor*> tensors;
+    for (auto& e : entries) names.push_back(e.name.c_str()), tensors.push_back(e.tensor.raw());
+    TT_CALL(7, tt::runtime().training(), checkpoint_load, path.c_str(), static_cast<int32_t>(entries.size()),
+            names.data(), tensors.data());
+}
+
+}  // namespace milestone

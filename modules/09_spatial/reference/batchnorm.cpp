@@ -1,0 +1,253 @@
+// batchnorm.cpp - module 09: 2-D batch normalisation, forward and backward.
+//
+// Shapes: x [N, C, H, W]; gamma, beta, running_mean, running_var,
+// saved_mean, saved_invstd all [C]. Each channel c is normalised over the
+// M = N*H*W values it has in the batch:
+//
+//   training:  mean_c = (1/M) sum x            (over n, h, w)
+//              var_c  = (1/M) sum (x - mean)^2  (biased: divide by M)
+//              running_mean = (1 - momentum) running_mean + momentum * mean_c
+//              running_var  = (1 - momentum) running_var
+//                             + momentum * var_c * M / (M - 1)   (unbiased)
+//   eval:      mean_c = running_mean, var_c = running_var
+//
+//   invstd = 1 / sqrt(var_c + eps),  xhat = (x - mean_c) * invstd
+//   y      = gamma_c * xhat + beta_c
+//
+// Backward, with dy = d(loss)/d(y) and sums over the M values of channel c:
+//   d beta_c  = sum dy
+//   d gamma_c = sum dy * xhat
+//   training (mean and invstd depend on x):
+//     d x = gamma_c * invstd / M * (M * dy - d beta_c - xhat * d gamma_c)
+//   eval (mean and invstd are constants):
+//     d x = gamma_c * invstd * dy
+//
+// Channels are independent, so the work is spread over channels. One
+// channel's values are N planes of H*W floats, strided by C*H*W; a batch of 64
+// 30x30 planes is 230 KB, so the second pass over a channel reads from cache.
+#include <cmath>
+#include <cstdint>
+#include <string>
+
+#include "spatial_internal.hpp"
+
+using sp::OwnedTensor;
+
+// Check one [C] vector argument.
+static void require_vector(const char* function, const tt_tensor* t, const char* name, int64_t C) {
+    sp::require(t, function, name);
+    if (t->ndim != 1 || t->shape[0] != C)
+        sp::throw_error(TT_SHAPE_MISMATCH, function,
+                        std::string(name) + " must be [" + std::to_string(C) +
+                            "] (one value per channel of x), got " + sp::shape_str(t));
+}
+
+// BEGIN SOLUTION: remove
+// Sums over n floats of (v - shift) and (v - shift)^2, 16 lanes at a time so
+// the compiler vectorises it (a single float accumulator would not be: float
+// addition is not associative). Shifting by a value near the mean keeps the
+// one-pass variance sum((v-shift)^2)/M - (sum(v-shift)/M)^2 accurate.
+static void shifted_sums(const float* v, int64_t n, float shift, double* s1, double* s2) {
+    float a[16] = {}, b[16] = {};
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        for (int j = 0; j < 16; ++j) {
+            const float d = v[i + j] - shift;
+            a[j] += d;
+            b[j] += d * d;
+        }
+    for (; i < n; ++i) {
+        const float d = v[i] - shift;
+        a[0] += d;
+        b[0] += d * d;
+    }
+    double sa = 0.0, sb = 0.0;
+    for (int j = 0; j < 16; ++j) sa += a[j], sb += b[j];
+    *s1 += sa;
+    *s2 += sb;
+}
+
+// Sums over n values of dy and of dy * (x - mean).
+static void grad_sums(const float* dy, const float* x, int64_t n, float mean, double* sdy,
+                      double* sdyx) {
+    float a[16] = {}, b[16] = {};
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        for (int j = 0; j < 16; ++j) {
+            a[j] += dy[i + j];
+            b[j] += dy[i + j] * (x[i + j] - mean);
+        }
+    for (; i < n; ++i) {
+        a[0] += dy[i];
+        b[0] += dy[i] * (x[i] - mean);
+    }
+    double sa = 0.0, sb = 0.0;
+    for (int j = 0; j < 16; ++j) sa += a[j], sb += b[j];
+    *sdy += sa;
+    *sdyx += sb;
+}
+// END SOLUTION
+
+tt_status batchnorm2d_forward(const tt_tensor* x, const tt_tensor* gamma, const tt_tensor* beta,
+                              tt_tensor* running_mean, tt_tensor* running_var, int32_t training,
+                              float momentum, float eps, tt_tensor** out,
+                              tt_tensor** out_saved_mean, tt_tensor** out_saved_invstd) {
+    TT_GUARD_BEGIN
+    // BEGIN SOLUTION
+    // TODO: check shapes; per channel find mean and invstd (batch statistics
+    //   when training, running statistics in eval), update the running
+    //   statistics when training, write y = gamma*(x-mean)*invstd + beta, and
+    //   hand back the mean and invstd used (when asked for).
+    // HINT: channel c of image n is the plane x + (n*C + c)*H*W of H*W floats;
+    //   accumulate the sums in double; the running variance takes var*M/(M-1).
+    sp::require(out, __func__, "out");
+    *out = nullptr;
+    if (out_saved_mean != nullptr) *out_saved_mean = nullptr;
+    if (out_saved_invstd != nullptr) *out_saved_invstd = nullptr;
+    sp::require(x, __func__, "x");
+    sp::require_ndim(x, 4, __func__, "x", "[N, C, H, W]");
+    const int64_t N = x->shape[0], C = x->shape[1], HW = x->shape[2] * x->shape[3];
+    const int64_t M = N * HW;
+    require_vector(__func__, gamma, "gamma", C);
+    require_vector(__func__, beta, "beta", C);
+    require_vector(__func__, running_mean, "running_mean", C);
+    require_vector(__func__, running_var, "running_var", C);
+    if (!(eps >= 0.0f))
+        sp::throw_error(TT_INVALID_ARGUMENT, __func__, "eps must be >= 0, got " + std::to_string(eps));
+    if (training && M < 2)
+        sp::throw_error(TT_INVALID_ARGUMENT, __func__,
+                        "training needs more than one value per channel (N*H*W = " +
+                            std::to_string(M) + ", x is " + sp::shape_str(x) +
+                            "): use a bigger batch or eval mode");
+
+    OwnedTensor y = sp::new_tensor({N, C, x->shape[2], x->shape[3]});
+    OwnedTensor mean_t = sp::new_tensor({C});
+    OwnedTensor invstd_t = sp::new_tensor({C});
+    const float* xd = x->data;
+    float* yd = y->data;
+    float* mean = mean_t->data;
+    float* invstd = invstd_t->data;
+    float* rm = running_mean->data;
+    float* rv = running_var->data;
+    const float* gd = gamma->data;
+    const float* bd = beta->data;
+
+    sp::parallel(C, 1, [&](int64_t begin, int64_t end) {
+        for (int64_t c = begin; c < end; ++c) {
+            float mu, var;
+            if (training) {
+                // one pass: sums of (x - shift) and (x - shift)^2, shift = a value of the channel
+                const float shift = xd[c * HW];
+                double s1 = 0.0, s2 = 0.0;
+                for (int64_t n = 0; n < N; ++n) shifted_sums(xd + (n * C + c) * HW, HW, shift, &s1, &s2);
+                const double dm = s1 / static_cast<double>(M);
+                double v = s2 / static_cast<double>(M) - dm * dm;  // biased variance
+                if (v < 0.0) v = 0.0;
+                mu = static_cast<float>(shift + dm);
+                var = static_cast<float>(v);
+                rm[c] = (1.0f - momentum) * rm[c] + momentum * mu;
+                rv[c] = (1.0f - momentum) * rv[c] +
+                        momentum * static_cast<float>(v * static_cast<double>(M) / static_cast<double>(M - 1));
+            } else {
+                mu = rm[c];
+                var = rv[c];
+            }
+            const float is = static_cast<float>(1.0 / std::sqrt(static_cast<double>(var) + eps));
+            mean[c] = mu;
+            invstd[c] = is;
+            // y = gamma*(x - mu)*is + beta = x*scale + offset
+            const float scale = gd[c] * is;
+            const float offset = bd[c] - mu * scale;
+            for (int64_t n = 0; n < N; ++n) {
+                const float* src = xd + (n * C + c) * HW;
+                float* dst = yd + (n * C + c) * HW;
+                for (int64_t i = 0; i < HW; ++i) dst[i] = src[i] * scale + offset;
+            }
+        }
+    });
+    *out = y.release();
+    if (out_saved_mean != nullptr) *out_saved_mean = mean_t.release();
+    if (out_saved_invstd != nullptr) *out_saved_invstd = invstd_t.release();
+    return TT_OK;
+    // END SOLUTION
+    TT_GUARD_END
+}
+
+tt_status batchnorm2d_backward(const tt_tensor* x, const tt_tensor* gamma,
+                               const tt_tensor* saved_mean, const tt_tensor* saved_invstd,
+                               int32_t training, const tt_tensor* grad, tt_tensor** out_grad_x,
+                               tt_tensor** out_grad_gamma, tt_tensor** out_grad_beta) {
+    TT_GUARD_BEGIN
+    // BEGIN SOLUTION
+    // TODO: check shapes; per channel compute d beta = sum dy and
+    //   d gamma = sum dy*xhat, then d x (the training formula, or the eval one).
+    // HINT: with xhat = (x - mean)*invstd, training:
+    //   dx = gamma*invstd/M * (M*dy - dbeta - xhat*dgamma).
+    if (out_grad_x != nullptr) *out_grad_x = nullptr;
+    if (out_grad_gamma != nullptr) *out_grad_gamma = nullptr;
+    if (out_grad_beta != nullptr) *out_grad_beta = nullptr;
+    sp::require(x, __func__, "x");
+    sp::require_ndim(x, 4, __func__, "x", "[N, C, H, W]");
+    const int64_t N = x->shape[0], C = x->shape[1], HW = x->shape[2] * x->shape[3];
+    const int64_t M = N * HW;
+    require_vector(__func__, gamma, "gamma", C);
+    require_vector(__func__, saved_mean, "saved_mean", C);
+    require_vector(__func__, saved_invstd, "saved_invstd", C);
+    sp::require(grad, __func__, "grad");
+    if (grad->ndim != 4 || grad->shape[0] != N || grad->shape[1] != C ||
+        grad->shape[2] != x->shape[2] || grad->shape[3] != x->shape[3])
+        sp::throw_error(TT_SHAPE_MISMATCH, __func__,
+                        "grad must have x's shape " + sp::shape_str(x) + ", got " + sp::shape_str(grad));
+
+    OwnedTensor dx, dgamma, dbeta;
+    if (out_grad_x != nullptr) dx = sp::new_tensor({N, C, x->shape[2], x->shape[3]});
+    if (out_grad_gamma != nullptr) dgamma = sp::new_tensor({C});
+    if (out_grad_beta != nullptr) dbeta = sp::new_tensor({C});
+    const float* xd = x->data;
+    const float* dy = grad->data;
+    const float* gd = gamma->data;
+    const float* mean = saved_mean->data;
+    const float* invstd = saved_invstd->data;
+    float* dxd = dx ? dx->data : nullptr;
+    float* dgd = dgamma ? dgamma->data : nullptr;
+    float* dbd = dbeta ? dbeta->data : nullptr;
+    const bool need_sums = dgd != nullptr || dbd != nullptr || (dxd != nullptr && training);
+
+    sp::parallel(C, 1, [&](int64_t begin, int64_t end) {
+        for (int64_t c = begin; c < end; ++c) {
+            const float mu = mean[c], is = invstd[c];
+            double sdy = 0.0, sdyx = 0.0;  // sum dy, sum dy*(x - mean)
+            if (need_sums)
+                for (int64_t n = 0; n < N; ++n)
+                    grad_sums(dy + (n * C + c) * HW, xd + (n * C + c) * HW, HW, mu, &sdy, &sdyx);
+            const double db = sdy, dg = sdyx * is;  // dg = sum dy * xhat
+            if (dbd != nullptr) dbd[c] = static_cast<float>(db);
+            if (dgd != nullptr) dgd[c] = static_cast<float>(dg);
+            if (dxd == nullptr) continue;
+            const float k = gd[c] * is;
+            if (training) {
+                // dx = k * (dy - db/M - xhat*dg/M) = k*dy - k*(db/M) - (x - mu)*(k*is*dg/M)
+                const float a = static_cast<float>(k * db / static_cast<double>(M));
+                const float b = static_cast<float>(k * is * dg / static_cast<double>(M));
+                for (int64_t n = 0; n < N; ++n) {
+                    const float* g = dy + (n * C + c) * HW;
+                    const float* xv = xd + (n * C + c) * HW;
+                    float* d = dxd + (n * C + c) * HW;
+                    for (int64_t i = 0; i < HW; ++i) d[i] = k * g[i] - a - (xv[i] - mu) * b;
+                }
+            } else {
+                for (int64_t n = 0; n < N; ++n) {
+                    const float* g = dy + (n * C + c) * HW;
+                    float* d = dxd + (n * C + c) * HW;
+                    for (int64_t i = 0; i < HW; ++i) d[i] = k * g[i];
+                }
+            }
+        }
+    });
+    if (out_grad_x != nullptr) *out_grad_x = dx.release();
+    if (out_grad_gamma != nullptr) *out_grad_gamma = dgamma.release();
+    if (out_grad_beta != nullptr) *out_grad_beta = dbeta.release();
+    return TT_OK;
+    // END SOLUTION
+    TT_GUARD_END
+}

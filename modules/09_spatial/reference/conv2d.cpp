@@ -1,0 +1,379 @@
+// conv2d.cpp - module 09: 2-D convolution, forward and backward, by im2col + GEMM.
+//
+// Shapes (NCHW, contiguous float32):
+//   x      [N, C, H, W]        a batch of N images with C channels
+//   weight [O, C, KH, KW]      O filters, each C x KH x KW
+//   bias   [O] or NULL
+//   out    [N, O, OH, OW]      OH = (H + 2*pad - KH) / stride + 1 (same for OW)
+//
+// The math (cross-correlation, as every framework computes "convolution"):
+//   out[n,o,oh,ow] = bias[o] + sum_{c,kh,kw} weight[o,c,kh,kw] * x[n,c,ih,iw]
+//   with ih = oh*stride - pad + kh, iw = ow*stride - pad + kw, and x = 0 outside
+//   the image (zero padding).
+//
+// The trick that makes it fast: im2col. Write every input patch that one
+// output position sees as a column of a matrix
+//   cols [K, N*P]     K = C*KH*KW (one row per (c, kh, kw)), P = OH*OW,
+//                     column n*P + oh*OW + ow holds the patch of (n, oh, ow)
+// and the whole convolution of the batch becomes ONE matrix product:
+//   prod [O, N*P] = weight [O, K] x cols [K, N*P]
+// which the BLAS runs near the machine's peak. prod is then scattered into
+// out [N, O, P] (adding the bias on the way).
+//
+// Backward, with dY = d(loss)/d(out) rearranged the same way as prod, [O, N*P]:
+//   d weight [O, K]   = dY [O, N*P] x cols^T [N*P, K]
+//   d cols   [K, N*P] = weight^T [K, O] x dY [O, N*P]
+//   d x               = col2im(d cols): every column entry is added back to the
+//                       input pixel it was copied from (pixels shared by
+//                       overlapping patches receive the sum);
+//   d bias[o]         = sum over n, oh, ow of dY[n, o, oh, ow].
+//
+// Big batches are processed in chunks of images so the column buffer stays a
+// few MiB (it is rebuilt in backward rather than kept from forward: the ABI
+// passes only x, weight and grad to the backward rule).
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <string>
+
+#include "spatial_internal.hpp"
+
+using sp::OwnedTensor;
+
+// ------------------------------------------------------------------ geometry
+
+// Everything about one convolution's shapes, checked once.
+struct ConvGeom {
+    int64_t N, C, H, W;   // input
+    int64_t O, KH, KW;    // filters
+    int64_t OH, OW;       // output plane
+    int64_t stride, pad;
+    int64_t P() const { return OH * OW; }       // output positions per image
+    int64_t K() const { return C * KH * KW; }   // length of one patch
+};
+
+// Check x [N,C,H,W] and weight [O,C,KH,KW] against each other and compute the
+// output size. Throws (after reporting) on any problem.
+static ConvGeom conv_geometry(const char* function, const tt_tensor* x, const tt_tensor* weight,
+                              int32_t stride, int32_t padding) {
+    // BEGIN SOLUTION
+    // TODO: check x and weight (not NULL, 4-D, same channel count), stride >= 1,
+    //   padding >= 0, a kernel that fits the padded input; then fill ConvGeom.
+    // HINT: OH = (H + 2*padding - KH) / stride + 1, the same for OW.
+    // STUB: throw ttm::StatusError{TT_NOT_IMPLEMENTED("OH = (H + 2*padding - KH) / stride + 1, the same for OW.")};
+    sp::require(x, function, "x");
+    sp::require(weight, function, "weight");
+    sp::require_ndim(x, 4, function, "x", "[N, C, H, W]");
+    sp::require_ndim(weight, 4, function, "weight", "[out_channels, in_channels, KH, KW]");
+    if (stride < 1)
+        sp::throw_error(TT_INVALID_ARGUMENT, function,
+                        "stride must be >= 1, got " + std::to_string(stride));
+    if (padding < 0)
+        sp::throw_error(TT_INVALID_ARGUMENT, function,
+                        "padding must be >= 0, got " + std::to_string(padding));
+    ConvGeom g{};
+    g.N = x->shape[0], g.C = x->shape[1], g.H = x->shape[2], g.W = x->shape[3];
+    g.O = weight->shape[0], g.KH = weight->shape[2], g.KW = weight->shape[3];
+    g.stride = stride, g.pad = padding;
+    if (weight->shape[1] != g.C)
+        sp::throw_error(TT_SHAPE_MISMATCH, function,
+                        "x has " + std::to_string(g.C) + " channels (shape " + sp::shape_str(x) +
+                            ") but weight expects " + std::to_string(weight->shape[1]) +
+                            " (shape " + sp::shape_str(weight) + ")");
+    if (g.KH < 1 || g.KW < 1 || g.O < 1)
+        sp::throw_error(TT_SHAPE_MISMATCH, function,
+                        "weight " + sp::shape_str(weight) + " has an empty dimension");
+    if (g.H + 2 * g.pad < g.KH || g.W + 2 * g.pad < g.KW)
+        sp::throw_error(TT_SHAPE_MISMATCH, function,
+                        "kernel " + std::to_string(g.KH) + "x" + std::to_string(g.KW) +
+                            " is larger than the input " + std::to_string(g.H) + "x" +
+                            std::to_string(g.W) + " with padding " + std::to_string(g.pad));
+    g.OH = (g.H + 2 * g.pad - g.KH) / g.stride + 1;
+    g.OW = (g.W + 2 * g.pad - g.KW) / g.stride + 1;
+    return g;
+    // END SOLUTION
+}
+
+// BEGIN SOLUTION: remove
+// Images per chunk: enough columns that the GEMM is big (the BLAS is efficient
+// and its threads have work), few enough that the column buffer stays in the
+// last-level cache region rather than streaming through memory.
+static int64_t chunk_images(const ConvGeom& g) {
+    const int64_t per_image = g.K() * g.P();         // floats of columns per image
+    const int64_t budget = int64_t(1) << 21;         // ~8 MiB of columns
+    int64_t nb = std::max<int64_t>(1, budget / std::max<int64_t>(1, per_image));
+    return std::min(nb, std::max<int64_t>(1, g.N));
+}
+
+// For one kernel offset (k along an axis), the output positions o in [lo, hi)
+// that read inside the input (0 <= o*stride - pad + k < size); the others read
+// zero padding.
+static void valid_range(int64_t k, int64_t size, int64_t out_size, int64_t stride, int64_t pad,
+                        int64_t* lo, int64_t* hi) {
+    // o*stride >= pad - k  and  o*stride <= size - 1 + pad - k
+    int64_t a = pad - k;
+    int64_t l = a <= 0 ? 0 : (a + stride - 1) / stride;
+    int64_t b = size - 1 + pad - k;
+    int64_t h = b < 0 ? 0 : b / stride + 1;
+    *lo = std::min(l, out_size);
+    *hi = std::max(*lo, std::min(h, out_size));
+}
+// END SOLUTION
+
+// im2col for images n0 .. n0+count-1 of x:
+//   cols[k, i*P + oh*OW + ow] = x[n0+i, c, oh*stride - pad + kh, ow*stride - pad + kw]
+// with k = (c*KH + kh)*KW + kw and zero where the index falls in the padding.
+// cols is [K, count*P] (row stride count*P).
+static void im2col(const float* x, const ConvGeom& g, int64_t n0, int64_t count, float* cols) {
+    // BEGIN SOLUTION
+    // TODO: loop over images i, channels c, kernel offsets kh, kw and output
+    //   positions oh, ow; copy the input pixel (or 0 in the padding) into cols.
+    // HINT: row k = (c*KH + kh)*KW + kw starts at cols + k*count*P; image i's
+    //   segment of that row starts i*P further.
+    // STUB: (void)x; (void)g; (void)n0; (void)count; (void)cols;
+    const int64_t P = g.P(), ld = count * P;
+    // One work item per (image, channel): it writes KH*KW row segments of P
+    // floats that no other item touches.
+    sp::parallel(count * g.C, 1, [&](int64_t begin, int64_t end) {
+        for (int64_t item = begin; item < end; ++item) {
+            const int64_t i = item / g.C, c = item % g.C;
+            const float* plane = x + ((n0 + i) * g.C + c) * g.H * g.W;
+            for (int64_t kh = 0; kh < g.KH; ++kh) {
+                int64_t oh_lo, oh_hi;
+                valid_range(kh, g.H, g.OH, g.stride, g.pad, &oh_lo, &oh_hi);
+                for (int64_t kw = 0; kw < g.KW; ++kw) {
+                    int64_t ow_lo, ow_hi;
+                    valid_range(kw, g.W, g.OW, g.stride, g.pad, &ow_lo, &ow_hi);
+                    float* row = cols + ((c * g.KH + kh) * g.KW + kw) * ld + i * P;
+                    // rows of the output plane whose input row is padding
+                    std::memset(row, 0, sizeof(float) * oh_lo * g.OW);
+                    std::memset(row + oh_hi * g.OW, 0, sizeof(float) * (g.OH - oh_hi) * g.OW);
+                    for (int64_t oh = oh_lo; oh < oh_hi; ++oh) {
+                        const float* src = plane + (oh * g.stride - g.pad + kh) * g.W;
+                        float* dst = row + oh * g.OW;
+                        for (int64_t ow = 0; ow < ow_lo; ++ow) dst[ow] = 0.0f;
+                        const int64_t off = kw - g.pad;   // iw = ow*stride + off
+                        if (g.stride == 1) {
+                            std::memcpy(dst + ow_lo, src + ow_lo + off,
+                                        sizeof(float) * (ow_hi - ow_lo));
+                        } else {
+                            for (int64_t ow = ow_lo; ow < ow_hi; ++ow)
+                                dst[ow] = src[ow * g.stride + off];
+                        }
+                        for (int64_t ow = ow_hi; ow < g.OW; ++ow) dst[ow] = 0.0f;
+                    }
+                }
+            }
+        }
+    });
+    // END SOLUTION
+}
+
+// col2im, the adjoint of im2col: add every entry of dcols [K, count*P] back
+// into the input pixel it was copied from. dx (images n0 .. n0+count-1) must
+// hold zeros (or what to add to) on entry.
+static void col2im(const float* dcols, const ConvGeom& g, int64_t n0, int64_t count, float* dx) {
+    // BEGIN SOLUTION
+    // TODO: the same loops as im2col, with the copy reversed into an addition:
+    //   dx[n0+i, c, ih, iw] += dcols[k, i*P + oh*OW + ow]; skip the padding.
+    // HINT: several (kh, kw, oh, ow) reach the same pixel: use +=, never =.
+    // STUB: (void)dcols; (void)g; (void)n0; (void)count; (void)dx;
+    const int64_t P = g.P(), ld = count * P;
+    // One work item per (image, channel): it owns one plane of dx, so no two
+    // threads ever add into the same pixel.
+    sp::parallel(count * g.C, 1, [&](int64_t begin, int64_t end) {
+        for (int64_t item = begin; item < end; ++item) {
+            const int64_t i = item / g.C, c = item % g.C;
+            float* plane = dx + ((n0 + i) * g.C + c) * g.H * g.W;
+            for (int64_t kh = 0; kh < g.KH; ++kh) {
+                int64_t oh_lo, oh_hi;
+                valid_range(kh, g.H, g.OH, g.stride, g.pad, &oh_lo, &oh_hi);
+                for (int64_t kw = 0; kw < g.KW; ++kw) {
+                    int64_t ow_lo, ow_hi;
+                    valid_range(kw, g.W, g.OW, g.stride, g.pad, &ow_lo, &ow_hi);
+                    const float* row = dcols + ((c * g.KH + kh) * g.KW + kw) * ld + i * P;
+                    const int64_t off = kw - g.pad;
+                    for (int64_t oh = oh_lo; oh < oh_hi; ++oh) {
+                        float* dst = plane + (oh * g.stride - g.pad + kh) * g.W;
+                        const float* src = row + oh * g.OW;
+                        if (g.stride == 1) {
+                            float* d = dst + off;
+                            for (int64_t ow = ow_lo; ow < ow_hi; ++ow) d[ow] += src[ow];
+                        } else {
+                            for (int64_t ow = ow_lo; ow < ow_hi; ++ow)
+                                dst[ow * g.stride + off] += src[ow];
+                        }
+                    }
+                }
+            }
+        }
+    });
+    // END SOLUTION
+}
+
+// ------------------------------------------------------------------ init
+
+// weight [O, C, KH, KW] and bias [O], every value U(-k, k), k = 1/sqrt(C*KH*KW)
+// (PyTorch's default), drawn from host->global_rng: the weights first, then the
+// bias, each in row-major order.
+tt_status conv2d_init(int64_t out_channels, int64_t in_channels, int64_t kh, int64_t kw,
+                      tt_tensor** out_weight, tt_tensor** out_bias) {
+    TT_GUARD_BEGIN
+    // BEGIN SOLUTION
+    // TODO: check every size is >= 1, create weight and bias, fill both with
+    //   -k + 2k*u where u = host->rng_uniform(host->global_rng) in [0, 1).
+    // HINT: k = 1 / sqrt(in_channels * kh * kw); sp::new_tensor({...}) creates.
+    sp::require(out_weight, __func__, "out_weight");
+    sp::require(out_bias, __func__, "out_bias");
+    *out_weight = nullptr;
+    *out_bias = nullptr;
+    if (out_channels < 1 || in_channels < 1 || kh < 1 || kw < 1)
+        sp::throw_error(TT_INVALID_ARGUMENT, __func__,
+                        "every size must be >= 1, got out_channels=" + std::to_string(out_channels) +
+                            " in_channels=" + std::to_string(in_channels) +
+                            " kh=" + std::to_string(kh) + " kw=" + std::to_string(kw));
+    OwnedTensor w = sp::new_tensor({out_channels, in_channels, kh, kw});
+    OwnedTensor b = sp::new_tensor({out_channels});
+    const tt_host* h = ttm::host();
+    const float k = static_cast<float>(1.0 / std::sqrt(static_cast<double>(in_channels * kh * kw)));
+    for (int64_t i = 0; i < w->numel; ++i) w->data[i] = -k + 2.0f * k * h->rng_uniform(h->global_rng);
+    for (int64_t i = 0; i < b->numel; ++i) b->data[i] = -k + 2.0f * k * h->rng_uniform(h->global_rng);
+    *out_weight = w.release();
+    *out_bias = b.release();
+    return TT_OK;
+    // END SOLUTION
+    TT_GUARD_END
+}
+
+// ------------------------------------------------------------------ forward
+
+tt_status conv2d_forward(const tt_tensor* x, const tt_tensor* weight, const tt_tensor* bias,
+                         int32_t stride, int32_t padding, tt_tensor** out) {
+    TT_GUARD_BEGIN
+    // BEGIN SOLUTION
+    // TODO: check the shapes (conv_geometry; bias NULL or [O]), create out
+    //   [N, O, OH, OW], then for each chunk of images: im2col, one GEMM
+    //   prod [O, count*P] = weight [O, K] x cols [K, count*P], and scatter prod
+    //   into out adding the bias.
+    // HINT: sp::gemm(false, false, O, count*P, K, 1.0f, weight->data, K, cols,
+    //   count*P, 0.0f, prod, count*P); prod[o, i*P + p] goes to out[n0+i, o, p].
+    sp::require(out, __func__, "out");
+    *out = nullptr;
+    const ConvGeom g = conv_geometry(__func__, x, weight, stride, padding);
+    if (bias != nullptr && (bias->ndim != 1 || bias->shape[0] != g.O))
+        sp::throw_error(TT_SHAPE_MISMATCH, __func__,
+                        "bias must be [" + std::to_string(g.O) + "] (one per output channel), got " +
+                            sp::shape_str(bias));
+    OwnedTensor y = sp::new_tensor({g.N, g.O, g.OH, g.OW});
+    const int64_t P = g.P(), K = g.K();
+    const int64_t nb = chunk_images(g);
+    sp::Scratch cols(K * nb * P), prod(g.O * nb * P);
+    for (int64_t n0 = 0; n0 < g.N; n0 += nb) {
+        const int64_t count = std::min(nb, g.N - n0), ld = count * P;
+        im2col(x->data, g, n0, count, cols.get());
+        // prod [O, count*P] = weight [O, K] x cols [K, count*P]
+        sp::gemm(false, false, g.O, ld, K, 1.0f, weight->data, K, cols.get(), ld, 0.0f,
+                 prod.get(), ld);
+        // out[n0+i, o, :] = prod[o, i*P : (i+1)*P] + bias[o]
+        const float* pr = prod.get();
+        float* yd = y->data;
+        const float* bd = bias != nullptr ? bias->data : nullptr;
+        sp::parallel(count * g.O, 4, [&](int64_t begin, int64_t end) {
+            for (int64_t item = begin; item < end; ++item) {
+                const int64_t i = item / g.O, o = item % g.O;
+                const float* src = pr + o * ld + i * P;
+                float* dst = yd + ((n0 + i) * g.O + o) * P;
+                const float b = bd != nullptr ? bd[o] : 0.0f;
+                for (int64_t p = 0; p < P; ++p) dst[p] = src[p] + b;
+            }
+        });
+    }
+    *out = y.release();
+    return TT_OK;
+    // END SOLUTION
+    TT_GUARD_END
+}
+
+// ------------------------------------------------------------------ backward
+
+tt_status conv2d_backward(const tt_tensor* x, const tt_tensor* weight, const tt_tensor* grad,
+                          int32_t stride, int32_t padding, tt_tensor** out_grad_x,
+                          tt_tensor** out_grad_weight, tt_tensor** out_grad_bias) {
+    TT_GUARD_BEGIN
+    // BEGIN SOLUTION
+    // TODO: check shapes (grad must be [N, O, OH, OW]); d bias = sum of grad over
+    //   n, oh, ow; then per chunk of images: gather dY [O, count*P] from grad,
+    //   d weight += dY x cols^T (im2col again), d cols = weight^T x dY, col2im.
+    // HINT: a NULL out pointer means that gradient is not needed: skip its work
+    //   (the first conv of a network never needs d x).
+    if (out_grad_x != nullptr) *out_grad_x = nullptr;
+    if (out_grad_weight != nullptr) *out_grad_weight = nullptr;
+    if (out_grad_bias != nullptr) *out_grad_bias = nullptr;
+    const ConvGeom g = conv_geometry(__func__, x, weight, stride, padding);
+    sp::require(grad, __func__, "grad");
+    if (grad->ndim != 4 || grad->shape[0] != g.N || grad->shape[1] != g.O ||
+        grad->shape[2] != g.OH || grad->shape[3] != g.OW)
+        sp::throw_error(TT_SHAPE_MISMATCH, __func__,
+                        "grad must have the forward output's shape [" + std::to_string(g.N) + ", " +
+                            std::to_string(g.O) + ", " + std::to_string(g.OH) + ", " +
+                            std::to_string(g.OW) + "], got " + sp::shape_str(grad));
+    const int64_t P = g.P(), K = g.K();
+    OwnedTensor gx, gw, gb;
+    if (out_grad_x != nullptr) gx = sp::new_tensor({g.N, g.C, g.H, g.W});
+    if (out_grad_weight != nullptr) gw = sp::new_tensor({g.O, g.C, g.KH, g.KW});
+    if (out_grad_bias != nullptr) gb = sp::new_tensor({g.O});
+    const float* dy = grad->data;
+
+    // d bias[o] = sum_{n,p} grad[n, o, p]   (one channel per work item)
+    if (gb) {
+        float* db = gb->data;
+        sp::parallel(g.O, 1, [&](int64_t begin, int64_t end) {
+            for (int64_t o = begin; o < end; ++o) {
+                double total = 0.0;
+                for (int64_t n = 0; n < g.N; ++n) {
+                    const float* plane = dy + (n * g.O + o) * P;
+                    float s = 0.0f;
+                    for (int64_t p = 0; p < P; ++p) s += plane[p];
+                    total += s;
+                }
+                db[o] = static_cast<float>(total);
+            }
+        });
+    }
+
+    if (gx || gw) {
+        const int64_t nb = chunk_images(g);
+        sp::Scratch cols(K * nb * P), dyc(g.O * nb * P);
+        for (int64_t n0 = 0; n0 < g.N; n0 += nb) {
+            const int64_t count = std::min(nb, g.N - n0), ld = count * P;
+            // dY [O, count*P]: dY[o, i*P + p] = grad[n0+i, o, p]
+            float* dyd = dyc.get();
+            sp::parallel(count * g.O, 4, [&](int64_t begin, int64_t end) {
+                for (int64_t item = begin; item < end; ++item) {
+                    const int64_t i = item / g.O, o = item % g.O;
+                    std::memcpy(dyd + o * ld + i * P, dy + ((n0 + i) * g.O + o) * P,
+                                sizeof(float) * P);
+                }
+            });
+            if (gw) {
+                im2col(x->data, g, n0, count, cols.get());
+                // d weight [O, K] (+)= dY [O, count*P] x cols^T [count*P, K]
+                sp::gemm(false, true, g.O, K, ld, 1.0f, dyd, ld, cols.get(), ld,
+                         n0 == 0 ? 0.0f : 1.0f, gw->data, K);
+            }
+            if (gx) {
+                // d cols [K, count*P] = weight^T [K, O] x dY [O, count*P]
+                sp::gemm(true, false, K, ld, g.O, 1.0f, weight->data, K, dyd, ld, 0.0f,
+                         cols.get(), ld);
+                col2im(cols.get(), g, n0, count, gx->data);
+            }
+        }
+    }
+    if (out_grad_x != nullptr) *out_grad_x = gx.release();
+    if (out_grad_weight != nullptr) *out_grad_weight = gw.release();
+    if (out_grad_bias != nullptr) *out_grad_bias = gb.release();
+    return TT_OK;
+    // END SOLUTION
+    TT_GUARD_END
+}

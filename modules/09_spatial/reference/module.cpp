@@ -1,0 +1,50 @@
+// module.cpp - module 09 Spatial: flatten and the function table.
+//
+// The other functions live in conv2d.cpp (convolution), pool.cpp (max and
+// average pooling) and batchnorm.cpp (batch normalisation); spatial_internal.hpp
+// has the helpers they share.
+#include <cstdint>
+#include <string>
+
+#include "spatial_internal.hpp"
+
+// [N, d1, d2, ...] -> [N, d1*d2*...]: the same values in the same order (the
+// data is contiguous and row-major), only the shape changes.
+tt_status flatten(const tt_tensor* x, tt_tensor** out) {
+    TT_GUARD_BEGIN
+    // BEGIN SOLUTION
+    // TODO: check x has at least 2 dimensions, then make a copy of x with the
+    //   shape [N, numel / N].
+    // HINT: module 01 does the copy: host->tensor->reshape(x, shape, 2, out)
+    //   with shape = {N, d1*d2*...}.
+    sp::require(out, __func__, "out");
+    *out = nullptr;
+    sp::require(x, __func__, "x");
+    if (x->ndim < 2)
+        sp::throw_error(TT_SHAPE_MISMATCH, __func__,
+                        "x must have a batch axis and at least one more, got shape " +
+                            sp::shape_str(x));
+    int64_t rest = 1;
+    for (int32_t d = 1; d < x->ndim; ++d) rest *= x->shape[d];
+    const int64_t shape[2] = {x->shape[0], rest};
+    return ttm::host()->tensor->reshape(x, shape, 2, out);
+    // END SOLUTION
+    TT_GUARD_END
+}
+
+// ------------------------------------------------------------------ the table
+
+static const tt_spatial_api k_api = {
+    conv2d_init,
+    conv2d_forward,
+    conv2d_backward,
+    maxpool2d_forward,
+    maxpool2d_backward,
+    avgpool2d_forward,
+    avgpool2d_backward,
+    batchnorm2d_forward,
+    batchnorm2d_backward,
+    flatten,
+};
+
+TT_DEFINE_MODULE(tt_entry_09_spatial, "spatial", TT_SPATIAL_DEPS, tt_spatial_api, k_api)
