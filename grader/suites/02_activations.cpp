@@ -77,12 +77,12 @@ TEST_CASE("relu matches a double computation on random input", "[points:1]") {
 
 // ------------------------------------------------------------------ Sigmoid
 
-TEST_CASE("sigmoid of 0, ln 3 and -ln 3 is 1/2, 3/4 and 1/4", "[points:1]") {
+TEST_CASE("sigmoid of 0 and +-ln 3 is 1/2 and 3/4 and 1/4", "[points:1]") {
     Tensor x = Tensor::from({0.0f, static_cast<float>(kLn3), static_cast<float>(-kLn3)}, {3});
     grade::require_close(tt::sigmoid(x), std::vector<double>{0.5, 0.75, 0.25}, {3}, 1e-6, 1e-5);
 }
 
-TEST_CASE("sigmoid is stable for large |x| (no overflow, no NaN)", "[points:2]") {
+TEST_CASE("sigmoid is stable for large |x| (no overflow and no NaN)", "[points:2]") {
     std::vector<float> v = {100.0f, -100.0f, 89.0f, -89.0f, 1e30f, -1e30f, 30.0f, -30.0f};
     Tensor y = tt::sigmoid(Tensor::from(v, {8}));
     require_all_finite(y);
@@ -102,7 +102,7 @@ TEST_CASE("sigmoid matches a double computation on random input", "[points:1]") 
 
 // ------------------------------------------------------------------ Tanh
 
-TEST_CASE("tanh of 0 and ln 2 is 0 and 3/5, and saturates at +-1", "[points:1]") {
+TEST_CASE("tanh of 0 and ln 2 is 0 and 3/5 and saturates at +-1", "[points:1]") {
     // tanh(ln 2) = (2 - 1/2) / (2 + 1/2) = 0.6
     Tensor x = Tensor::from({0.0f, static_cast<float>(kLn2), static_cast<float>(-kLn2), 100.0f, -100.0f}, {5});
     Tensor y = tt::tanh(x);
@@ -118,7 +118,7 @@ TEST_CASE("tanh matches a double computation on random input", "[points:1]") {
 
 // ------------------------------------------------------------------ GELU
 
-TEST_CASE("gelu uses the tanh form: known values at 0, +-1, +-10", "[points:2]") {
+TEST_CASE("gelu uses the tanh form: known values at 0 and +-1 and +-10", "[points:2]") {
     // 0.5 x (1 + tanh(sqrt(2/pi)(x + 0.044715 x^3))): 0 at 0, about x for large x,
     // about 0 for very negative x. At 1 the tanh form gives 0.841192 (the exact
     // erf form would give 0.841345: outside the tolerance).
@@ -137,7 +137,7 @@ TEST_CASE("gelu matches a double computation on random input", "[points:1]") {
 
 // ------------------------------------------------------------------ Softmax
 
-TEST_CASE("softmax of [0, ln 2] is [1/3, 2/3]; of [0, ln 2, ln 3] is [1/6, 1/3, 1/2]", "[points:2]") {
+TEST_CASE("softmax of (0 ln2) is (1/3 2/3) and of (0 ln2 ln3) is (1/6 1/3 1/2)", "[points:2]") {
     Tensor a = Tensor::from({0.0f, static_cast<float>(kLn2)}, {2});
     grade::require_close(tt::softmax(a), std::vector<double>{1.0 / 3, 2.0 / 3}, {2}, 1e-6, 1e-5);
 
@@ -200,7 +200,7 @@ TEST_CASE("softmax rejects an axis out of range", "[points:1]") {
 
 // ------------------------------------------------------------------ shapes and ownership
 
-TEST_CASE("activations keep the shape: scalars, size-1 axes, empty tensors", "[points:1]") {
+TEST_CASE("activations keep the shape of scalars and size-1 axes and empty tensors", "[points:1]") {
     Tensor s = Tensor::scalar(-3.0f);
     grade::require_close(tt::relu(s), std::vector<double>{0.0}, {}, 0, 0);
     grade::require_close(tt::sigmoid(s), std::vector<double>{sigmoid_ref(-3.0)}, {}, 1e-6, 1e-5);
@@ -229,7 +229,7 @@ TEST_CASE("activations leave their input unchanged and return a new tensor", "[p
     }
 }
 
-TEST_CASE("the raw table fills *out with a new tensor", "[points:1]") {
+TEST_CASE("the raw table fills out with a new tensor", "[points:1]") {
     const tt_activations_api& api = tt::runtime().activations();
     Tensor x = Tensor::from({-1.0f, 2.0f}, {2});
     tt_tensor* out = nullptr;

@@ -100,6 +100,9 @@ private:
     std::vector<std::pair<std::string, Json>> members_;
 };
 
+// "01".."09": how modules are named in the store and in messages.
+std::string two_digits(int n);
+
 // ---------------------------------------------------------------- hashing
 
 // FNV-1a 64 of a byte string / of a file's bytes (nullopt: cannot be read).

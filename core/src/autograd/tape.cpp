@@ -8,6 +8,18 @@
 namespace tt::detail {
 
 TensorImpl::~TensorImpl() {
+    // Dropping the last handle of a long chain would otherwise recurse once
+    // per op (impl -> node -> input impl -> node ...). Take over every node
+    // only this chain owns and destroy them one by one instead.
+    std::vector<std::shared_ptr<Node>> pending;
+    if (node && node.use_count() == 1) pending.push_back(std::move(node));
+    while (!pending.empty()) {
+        std::shared_ptr<Node> n = std::move(pending.back());
+        pending.pop_back();
+        for (auto& in : n->inputs)
+            if (in.use_count() == 1 && in->node && in->node.use_count() == 1) pending.push_back(std::move(in->node));
+        // n dies here; its inputs die without their nodes (taken above).
+    }
     if (owned && t != nullptr) {
         t->grad_fn = nullptr;  // the node goes with this impl; never a dangling pointer
         runtime().tensor().free(t);

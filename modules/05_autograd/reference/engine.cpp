@@ -62,19 +62,26 @@ static tt_status topological_order(const tt_node* root, std::vector<const tt_nod
     TT_GUARD_END
 }
 
-// Add `g` into the running gradient kept for `key` (taking g as it is the first).
+// Add `g` into the running gradient kept for `key`: the first gradient a
+// tensor receives is stored as it is, later ones are added element-wise.
 template <class Key>
-static void accumulate(std::unordered_map<Key, OwnedTensor>& grads, Key key, OwnedTensor g) {
-    // BEGIN SOLUTION: remove
+static tt_status accumulate(std::unordered_map<Key, OwnedTensor>& grads, Key key, OwnedTensor g) {
+    TT_GUARD_BEGIN
+    // BEGIN SOLUTION
+    // TODO: store g under key when key has no gradient yet; otherwise add g
+    //   into the stored tensor element by element (same shape) and drop g.
+    // HINT: auto [it, inserted] = grads.try_emplace(key); then either
+    //   it->second = std::move(g) or a loop over g->numel.
     auto [it, inserted] = grads.try_emplace(key);
     if (inserted) {
         it->second = std::move(g);
-        return;
+        return TT_OK;
     }
     float* sum = it->second->data;
     for (int64_t i = 0; i < g->numel; ++i) sum[i] += g->data[i];
+    return TT_OK;
     // END SOLUTION
-    // STUB: (void)grads; (void)key; (void)g;  // TODO: insert g, or add it element-wise to the grad already there
+    TT_GUARD_END
 }
 
 tt_status backward(tt_tensor* root, const tt_tensor* grad_seed) {
@@ -103,7 +110,9 @@ tt_status backward(tt_tensor* root, const tt_tensor* grad_seed) {
     //      otherwise). Check that each returned grad is shaped like its input.
     //   4. add every leaf gradient into leaf->grad (adopt it when NULL).
     //   Free everything you own on every path: OwnedTensor does it for you.
-    // HINT: if root itself is a leaf, its gradient is just the seed.
+    // HINT: std::unordered_map<const tt_node*, OwnedTensor> for the nodes,
+    //   std::unordered_map<tt_tensor*, OwnedTensor> for the leaves, accumulate()
+    //   for both; a root that is itself a leaf simply receives the seed.
     OwnedTensor seed;
     if (grad_seed != nullptr) {
         seed = call(T().copy, grad_seed);
@@ -118,7 +127,7 @@ tt_status backward(tt_tensor* root, const tt_tensor* grad_seed) {
 
     if (root->grad_fn == nullptr) {
         leaves.push_back(root);
-        accumulate(leaf_grads, root, std::move(seed));
+        TT_CHECK(accumulate(leaf_grads, root, std::move(seed)));
     } else {
         std::vector<const tt_node*> order;
         TT_CHECK(topological_order(root->grad_fn, &order));
@@ -151,11 +160,11 @@ tt_status backward(tt_tensor* root, const tt_tensor* grad_seed) {
                                          std::to_string(i) + " of shape " + shape_str(input) +
                                          ": a gradient must have its input's shape (unbroadcast?)");
                 if (input->grad_fn != nullptr) {
-                    accumulate(node_grads, static_cast<const tt_node*>(input->grad_fn),
-                               std::move(grads_in[i]));
+                    TT_CHECK(accumulate(node_grads, static_cast<const tt_node*>(input->grad_fn),
+                                        std::move(grads_in[i])));
                 } else if (input->requires_grad) {
                     if (leaf_grads.find(input) == leaf_grads.end()) leaves.push_back(input);
-                    accumulate(leaf_grads, input, std::move(grads_in[i]));
+                    TT_CHECK(accumulate(leaf_grads, input, std::move(grads_in[i])));
                 }
             }
         }

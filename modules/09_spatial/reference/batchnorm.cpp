@@ -132,7 +132,7 @@ tt_status batchnorm2d_forward(const tt_tensor* x, const tt_tensor* gamma, const 
     const float* gd = gamma->data;
     const float* bd = beta->data;
 
-    sp::parallel(C, 1, [&](int64_t begin, int64_t end) {
+    sp::parallel_work(C, N * HW, [&](int64_t begin, int64_t end) {
         for (int64_t c = begin; c < end; ++c) {
             float mu, var;
             if (training) {
@@ -213,7 +213,7 @@ tt_status batchnorm2d_backward(const tt_tensor* x, const tt_tensor* gamma,
     float* dbd = dbeta ? dbeta->data : nullptr;
     const bool need_sums = dgd != nullptr || dbd != nullptr || (dxd != nullptr && training);
 
-    sp::parallel(C, 1, [&](int64_t begin, int64_t end) {
+    sp::parallel_work(C, N * HW, [&](int64_t begin, int64_t end) {
         for (int64_t c = begin; c < end; ++c) {
             const float mu = mean[c], is = invstd[c];
             double sdy = 0.0, sdyx = 0.0;  // sum dy, sum dy*(x - mean)

@@ -28,12 +28,23 @@
 //                       overlapping patches receive the sum);
 //   d bias[o]         = sum over n, oh, ow of dY[n, o, oh, ow].
 //
-// Big batches are processed in chunks of images so the column buffer stays a
-// few MiB (it is rebuilt in backward rather than kept from forward: the ABI
-// passes only x, weight and grad to the backward rule).
+// How the work is organised (speed matters: convolutions are most of a CNN's
+// training time). The batch is cut into chunks of a few images, sized so one
+// chunk's columns (and the GEMM's output) stay in the core's cache, and the
+// chunks are dealt to `lanes`, one per thread of the core's pool
+// (host->parallel_for). Each lane runs im2col, the GEMM and the scatter of its
+// own chunks from start to end, so the data a lane writes is still in its
+// cache when it reads it back, and the threads never wait on each other inside
+// a layer. host->sgemm called from inside a parallel_for body runs on that
+// thread alone (the core splits a GEMM over the pool only when it is called
+// from outside one), so lanes and BLAS never fight over the cores.
+//
+// The columns are rebuilt in backward rather than kept from forward: the ABI
+// passes only x, weight and grad to the backward rule.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -61,7 +72,7 @@ static ConvGeom conv_geometry(const char* function, const tt_tensor* x, const tt
     // TODO: check x and weight (not NULL, 4-D, same channel count), stride >= 1,
     //   padding >= 0, a kernel that fits the padded input; then fill ConvGeom.
     // HINT: OH = (H + 2*padding - KH) / stride + 1, the same for OW.
-    // STUB: throw ttm::StatusError{TT_NOT_IMPLEMENTED("OH = (H + 2*padding - KH) / stride + 1, the same for OW.")};
+    // STUB: throw ttm::StatusError{TT_NOT_IMPLEMENTED_YET("OH = (H + 2*padding - KH) / stride + 1, the same for OW.")};
     sp::require(x, function, "x");
     sp::require(weight, function, "weight");
     sp::require_ndim(x, 4, function, "x", "[N, C, H, W]");
@@ -96,14 +107,29 @@ static ConvGeom conv_geometry(const char* function, const tt_tensor* x, const tt
 }
 
 // BEGIN SOLUTION: remove
-// Images per chunk: enough columns that the GEMM is big (the BLAS is efficient
-// and its threads have work), few enough that the column buffer stays in the
-// last-level cache region rather than streaming through memory.
-static int64_t chunk_images(const ConvGeom& g) {
-    const int64_t per_image = g.K() * g.P();         // floats of columns per image
-    const int64_t budget = int64_t(1) << 21;         // ~8 MiB of columns
-    int64_t nb = std::max<int64_t>(1, budget / std::max<int64_t>(1, per_image));
-    return std::min(nb, std::max<int64_t>(1, g.N));
+// How a batch is split: `lanes` run in parallel; lane l takes images
+// [l*N/lanes, (l+1)*N/lanes) and processes them `chunk` images at a time.
+struct Plan {
+    int64_t lanes, chunk;
+    int64_t first(int64_t lane, int64_t N) const { return lane * N / lanes; }
+};
+
+static Plan plan_for(const ConvGeom& g) {
+    // About 128K floats (512 KiB) of columns per chunk: big enough for an
+    // efficient GEMM, small enough to stay in a core's L2 cache with the rest.
+    static const int64_t budget = [] {
+        const char* e = std::getenv("TT_CONV_CHUNK_FLOATS");
+        return e != nullptr && std::atoll(e) > 0 ? std::atoll(e) : int64_t(1) << 17;
+    }();
+    const int64_t per_image = std::max<int64_t>(1, g.K() * g.P());
+    const int64_t N = std::max<int64_t>(1, g.N);
+    int64_t chunk = std::min(N, std::max<int64_t>(1, budget / per_image));
+    const int64_t threads = std::max<int32_t>(1, ttm::host()->num_threads());
+    // One lane per thread when there are at least two chunks of work; a
+    // smaller job runs on the calling thread (waking threads would cost more).
+    const int64_t lanes = std::min(threads, (N + chunk - 1) / chunk);
+    if (lanes > 1) chunk = std::min(chunk, (N + lanes - 1) / lanes);
+    return {lanes, chunk};
 }
 
 // For one kernel offset (k along an axis), the output positions o in [lo, hi)
@@ -133,40 +159,38 @@ static void im2col(const float* x, const ConvGeom& g, int64_t n0, int64_t count,
     //   segment of that row starts i*P further.
     // STUB: (void)x; (void)g; (void)n0; (void)count; (void)cols;
     const int64_t P = g.P(), ld = count * P;
-    // One work item per (image, channel): it writes KH*KW row segments of P
-    // floats that no other item touches.
-    sp::parallel(count * g.C, 1, [&](int64_t begin, int64_t end) {
-        for (int64_t item = begin; item < end; ++item) {
-            const int64_t i = item / g.C, c = item % g.C;
+    for (int64_t i = 0; i < count; ++i) {
+        for (int64_t c = 0; c < g.C; ++c) {
             const float* plane = x + ((n0 + i) * g.C + c) * g.H * g.W;
             for (int64_t kh = 0; kh < g.KH; ++kh) {
+                // output rows [oh_lo, oh_hi) read input row oh*stride - pad + kh
+                // inside the image; the others read padding
                 int64_t oh_lo, oh_hi;
                 valid_range(kh, g.H, g.OH, g.stride, g.pad, &oh_lo, &oh_hi);
                 for (int64_t kw = 0; kw < g.KW; ++kw) {
                     int64_t ow_lo, ow_hi;
                     valid_range(kw, g.W, g.OW, g.stride, g.pad, &ow_lo, &ow_hi);
                     float* row = cols + ((c * g.KH + kh) * g.KW + kw) * ld + i * P;
-                    // rows of the output plane whose input row is padding
                     std::memset(row, 0, sizeof(float) * oh_lo * g.OW);
                     std::memset(row + oh_hi * g.OW, 0, sizeof(float) * (g.OH - oh_hi) * g.OW);
+                    const int64_t off = kw - g.pad;  // input column = ow*stride + off
                     for (int64_t oh = oh_lo; oh < oh_hi; ++oh) {
                         const float* src = plane + (oh * g.stride - g.pad + kh) * g.W;
                         float* dst = row + oh * g.OW;
                         for (int64_t ow = 0; ow < ow_lo; ++ow) dst[ow] = 0.0f;
-                        const int64_t off = kw - g.pad;   // iw = ow*stride + off
                         if (g.stride == 1) {
-                            std::memcpy(dst + ow_lo, src + ow_lo + off,
-                                        sizeof(float) * (ow_hi - ow_lo));
+                            // a short contiguous run (a plain loop: cheaper than a memcpy call)
+                            const float* s = src + off;
+                            for (int64_t ow = ow_lo; ow < ow_hi; ++ow) dst[ow] = s[ow];
                         } else {
-                            for (int64_t ow = ow_lo; ow < ow_hi; ++ow)
-                                dst[ow] = src[ow * g.stride + off];
+                            for (int64_t ow = ow_lo; ow < ow_hi; ++ow) dst[ow] = src[ow * g.stride + off];
                         }
                         for (int64_t ow = ow_hi; ow < g.OW; ++ow) dst[ow] = 0.0f;
                     }
                 }
             }
         }
-    });
+    }
     // END SOLUTION
 }
 
@@ -180,11 +204,8 @@ static void col2im(const float* dcols, const ConvGeom& g, int64_t n0, int64_t co
     // HINT: several (kh, kw, oh, ow) reach the same pixel: use +=, never =.
     // STUB: (void)dcols; (void)g; (void)n0; (void)count; (void)dx;
     const int64_t P = g.P(), ld = count * P;
-    // One work item per (image, channel): it owns one plane of dx, so no two
-    // threads ever add into the same pixel.
-    sp::parallel(count * g.C, 1, [&](int64_t begin, int64_t end) {
-        for (int64_t item = begin; item < end; ++item) {
-            const int64_t i = item / g.C, c = item % g.C;
+    for (int64_t i = 0; i < count; ++i) {
+        for (int64_t c = 0; c < g.C; ++c) {
             float* plane = dx + ((n0 + i) * g.C + c) * g.H * g.W;
             for (int64_t kh = 0; kh < g.KH; ++kh) {
                 int64_t oh_lo, oh_hi;
@@ -201,14 +222,13 @@ static void col2im(const float* dcols, const ConvGeom& g, int64_t n0, int64_t co
                             float* d = dst + off;
                             for (int64_t ow = ow_lo; ow < ow_hi; ++ow) d[ow] += src[ow];
                         } else {
-                            for (int64_t ow = ow_lo; ow < ow_hi; ++ow)
-                                dst[ow * g.stride + off] += src[ow];
+                            for (int64_t ow = ow_lo; ow < ow_hi; ++ow) dst[ow * g.stride + off] += src[ow];
                         }
                     }
                 }
             }
         }
-    });
+    }
     // END SOLUTION
 }
 
@@ -252,10 +272,10 @@ tt_status conv2d_forward(const tt_tensor* x, const tt_tensor* weight, const tt_t
                          int32_t stride, int32_t padding, tt_tensor** out) {
     TT_GUARD_BEGIN
     // BEGIN SOLUTION
-    // TODO: check the shapes (conv_geometry; bias NULL or [O]), create out
-    //   [N, O, OH, OW], then for each chunk of images: im2col, one GEMM
-    //   prod [O, count*P] = weight [O, K] x cols [K, count*P], and scatter prod
-    //   into out adding the bias.
+    // TODO: check the shapes (conv_geometry; bias NULL or [O]) and create out
+    //   [N, O, OH, OW]; then, a few images at a time (one at a time is fine to
+    //   start): im2col, one GEMM prod [O, count*P] = weight [O, K] x cols
+    //   [K, count*P], and copy prod into out, adding the bias.
     // HINT: sp::gemm(false, false, O, count*P, K, 1.0f, weight->data, K, cols,
     //   count*P, 0.0f, prod, count*P); prod[o, i*P + p] goes to out[n0+i, o, p].
     sp::require(out, __func__, "out");
@@ -267,28 +287,30 @@ tt_status conv2d_forward(const tt_tensor* x, const tt_tensor* weight, const tt_t
                             sp::shape_str(bias));
     OwnedTensor y = sp::new_tensor({g.N, g.O, g.OH, g.OW});
     const int64_t P = g.P(), K = g.K();
-    const int64_t nb = chunk_images(g);
-    sp::Scratch cols(K * nb * P), prod(g.O * nb * P);
-    for (int64_t n0 = 0; n0 < g.N; n0 += nb) {
-        const int64_t count = std::min(nb, g.N - n0), ld = count * P;
-        im2col(x->data, g, n0, count, cols.get());
-        // prod [O, count*P] = weight [O, K] x cols [K, count*P]
-        sp::gemm(false, false, g.O, ld, K, 1.0f, weight->data, K, cols.get(), ld, 0.0f,
-                 prod.get(), ld);
-        // out[n0+i, o, :] = prod[o, i*P : (i+1)*P] + bias[o]
-        const float* pr = prod.get();
-        float* yd = y->data;
-        const float* bd = bias != nullptr ? bias->data : nullptr;
-        sp::parallel(count * g.O, 4, [&](int64_t begin, int64_t end) {
-            for (int64_t item = begin; item < end; ++item) {
-                const int64_t i = item / g.O, o = item % g.O;
-                const float* src = pr + o * ld + i * P;
-                float* dst = yd + ((n0 + i) * g.O + o) * P;
-                const float b = bd != nullptr ? bd[o] : 0.0f;
-                for (int64_t p = 0; p < P; ++p) dst[p] = src[p] + b;
+    const Plan plan = plan_for(g);
+    const float* bd = bias != nullptr ? bias->data : nullptr;
+    // Each lane: its own column and product buffers, its own images.
+    sp::parallel(plan.lanes, 1, [&](int64_t lane_begin, int64_t lane_end) {
+        sp::Scratch cols(K * plan.chunk * P), prod(g.O * plan.chunk * P);
+        for (int64_t lane = lane_begin; lane < lane_end; ++lane) {
+            const int64_t stop = plan.first(lane + 1, g.N);
+            for (int64_t n0 = plan.first(lane, g.N); n0 < stop; n0 += plan.chunk) {
+                const int64_t count = std::min(plan.chunk, stop - n0), ld = count * P;
+                im2col(x->data, g, n0, count, cols.get());
+                // prod [O, count*P] = weight [O, K] x cols [K, count*P]
+                sp::gemm(false, false, g.O, ld, K, 1.0f, weight->data, K, cols.get(), ld, 0.0f,
+                         prod.get(), ld);
+                // out[n0+i, o, :] = prod[o, i*P : (i+1)*P] + bias[o]
+                for (int64_t i = 0; i < count; ++i)
+                    for (int64_t o = 0; o < g.O; ++o) {
+                        const float* src = prod.get() + o * ld + i * P;
+                        float* dst = y->data + ((n0 + i) * g.O + o) * P;
+                        const float b = bd != nullptr ? bd[o] : 0.0f;
+                        for (int64_t p = 0; p < P; ++p) dst[p] = src[p] + b;
+                    }
             }
-        });
-    }
+        }
+    });
     *out = y.release();
     return TT_OK;
     // END SOLUTION
@@ -302,8 +324,8 @@ tt_status conv2d_backward(const tt_tensor* x, const tt_tensor* weight, const tt_
                           tt_tensor** out_grad_weight, tt_tensor** out_grad_bias) {
     TT_GUARD_BEGIN
     // BEGIN SOLUTION
-    // TODO: check shapes (grad must be [N, O, OH, OW]); d bias = sum of grad over
-    //   n, oh, ow; then per chunk of images: gather dY [O, count*P] from grad,
+    // TODO: check shapes (grad must be [N, O, OH, OW]); then, a few images at
+    //   a time: gather dY [O, count*P] from grad, d bias += row sums of dY,
     //   d weight += dY x cols^T (im2col again), d cols = weight^T x dY, col2im.
     // HINT: a NULL out pointer means that gradient is not needed: skip its work
     //   (the first conv of a network never needs d x).
@@ -324,51 +346,53 @@ tt_status conv2d_backward(const tt_tensor* x, const tt_tensor* weight, const tt_
     if (out_grad_weight != nullptr) gw = sp::new_tensor({g.O, g.C, g.KH, g.KW});
     if (out_grad_bias != nullptr) gb = sp::new_tensor({g.O});
     const float* dy = grad->data;
+    if (!gx && !gw && !gb) return TT_OK;
 
-    // d bias[o] = sum_{n,p} grad[n, o, p]   (one channel per work item)
-    if (gb) {
-        float* db = gb->data;
-        sp::parallel(g.O, 1, [&](int64_t begin, int64_t end) {
-            for (int64_t o = begin; o < end; ++o) {
-                double total = 0.0;
-                for (int64_t n = 0; n < g.N; ++n) {
-                    const float* plane = dy + (n * g.O + o) * P;
-                    float s = 0.0f;
-                    for (int64_t p = 0; p < P; ++p) s += plane[p];
-                    total += s;
+    // Lanes as in forward. The weight and bias gradients sum over every image,
+    // so each lane sums its own images into its own slot of `partial`, and the
+    // slots are added up in lane order afterwards (the same result on every
+    // run, whichever thread ran which lane).
+    const Plan plan = plan_for(g);
+    const int64_t slot = g.O * K + g.O;  // d weight [O, K], then d bias [O]
+    sp::Scratch partial(plan.lanes * slot);
+    sp::parallel(plan.lanes, 1, [&](int64_t lane_begin, int64_t lane_end) {
+        sp::Scratch cols(K * plan.chunk * P), dyc(g.O * plan.chunk * P);
+        for (int64_t lane = lane_begin; lane < lane_end; ++lane) {
+            float* pw = partial.get() + lane * slot;  // this lane's d weight [O, K]
+            float* pb = pw + g.O * K;                 // and d bias [O]
+            std::memset(pw, 0, sizeof(float) * slot);
+            const int64_t stop = plan.first(lane + 1, g.N);
+            for (int64_t n0 = plan.first(lane, g.N); n0 < stop; n0 += plan.chunk) {
+                const int64_t count = std::min(plan.chunk, stop - n0), ld = count * P;
+                // dY [O, count*P]: dY[o, i*P + p] = grad[n0+i, o, p]; d bias sums it
+                for (int64_t i = 0; i < count; ++i)
+                    for (int64_t o = 0; o < g.O; ++o) {
+                        const float* src = dy + ((n0 + i) * g.O + o) * P;
+                        std::memcpy(dyc.get() + o * ld + i * P, src, sizeof(float) * P);
+                        float s = 0.0f;
+                        for (int64_t p = 0; p < P; ++p) s += src[p];
+                        pb[o] += s;
+                    }
+                if (gw) {
+                    im2col(x->data, g, n0, count, cols.get());
+                    // d weight [O, K] += dY [O, count*P] x cols^T [count*P, K]
+                    sp::gemm(false, true, g.O, K, ld, 1.0f, dyc.get(), ld, cols.get(), ld, 1.0f, pw, K);
                 }
-                db[o] = static_cast<float>(total);
-            }
-        });
-    }
-
-    if (gx || gw) {
-        const int64_t nb = chunk_images(g);
-        sp::Scratch cols(K * nb * P), dyc(g.O * nb * P);
-        for (int64_t n0 = 0; n0 < g.N; n0 += nb) {
-            const int64_t count = std::min(nb, g.N - n0), ld = count * P;
-            // dY [O, count*P]: dY[o, i*P + p] = grad[n0+i, o, p]
-            float* dyd = dyc.get();
-            sp::parallel(count * g.O, 4, [&](int64_t begin, int64_t end) {
-                for (int64_t item = begin; item < end; ++item) {
-                    const int64_t i = item / g.O, o = item % g.O;
-                    std::memcpy(dyd + o * ld + i * P, dy + ((n0 + i) * g.O + o) * P,
-                                sizeof(float) * P);
+                if (gx) {
+                    // d cols [K, count*P] = weight^T [K, O] x dY [O, count*P]
+                    sp::gemm(true, false, K, ld, g.O, 1.0f, weight->data, K, dyc.get(), ld, 0.0f,
+                             cols.get(), ld);
+                    col2im(cols.get(), g, n0, count, gx->data);
                 }
-            });
-            if (gw) {
-                im2col(x->data, g, n0, count, cols.get());
-                // d weight [O, K] (+)= dY [O, count*P] x cols^T [count*P, K]
-                sp::gemm(false, true, g.O, K, ld, 1.0f, dyd, ld, cols.get(), ld,
-                         n0 == 0 ? 0.0f : 1.0f, gw->data, K);
-            }
-            if (gx) {
-                // d cols [K, count*P] = weight^T [K, O] x dY [O, count*P]
-                sp::gemm(true, false, K, ld, g.O, 1.0f, weight->data, K, dyd, ld, 0.0f,
-                         cols.get(), ld);
-                col2im(cols.get(), g, n0, count, gx->data);
             }
         }
+    });
+    for (int64_t lane = 0; lane < plan.lanes; ++lane) {
+        const float* pw = partial.get() + lane * slot;
+        if (gw)
+            for (int64_t i = 0; i < g.O * K; ++i) gw->data[i] += pw[i];
+        if (gb)
+            for (int64_t o = 0; o < g.O; ++o) gb->data[o] += pw[g.O * K + o];
     }
     if (out_grad_x != nullptr) *out_grad_x = gx.release();
     if (out_grad_weight != nullptr) *out_grad_weight = gw.release();

@@ -24,6 +24,10 @@
 #include <cstdint>
 #include <string>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "spatial_internal.hpp"
 
 using sp::OwnedTensor;
@@ -41,7 +45,7 @@ static PoolGeom pool_geometry(const char* function, const tt_tensor* x, int32_t 
     //   that fits the input; then fill PoolGeom.
     // HINT: OH = (H - kernel) / stride + 1; a kernel larger than H or W is
     //   TT_SHAPE_MISMATCH, a kernel or stride < 1 TT_INVALID_ARGUMENT.
-    // STUB: throw ttm::StatusError{TT_NOT_IMPLEMENTED("OH = (H - kernel) / stride + 1")};
+    // STUB: throw ttm::StatusError{TT_NOT_IMPLEMENTED_YET("OH = (H - kernel) / stride + 1")};
     sp::require(x, function, "x");
     sp::require_ndim(x, 4, function, "x", "[N, C, H, W]");
     if (kernel < 1)
@@ -74,31 +78,71 @@ static void check_pool_grad(const char* function, const PoolGeom& g, const tt_te
                             std::to_string(g.OW) + "], got " + sp::shape_str(grad));
 }
 
-// Max pooling of one plane. The common 2x2 / stride 2 case gets its own loop
-// (the compiler unrolls the window completely); the general loop scans the
-// window row by row. `v > best` (strict) keeps the first of equal maxima; a NaN
-// wins once, as in PyTorch, and then stays.
-static void maxpool_plane(const float* in, const PoolGeom& g, float* out, float* idx) {
-    if (g.k == 2 && g.s == 2) {
-        for (int64_t oh = 0; oh < g.OH; ++oh) {
-            const float* r0 = in + (2 * oh) * g.W;
-            const float* r1 = r0 + g.W;
-            float* o = out + oh * g.OW;
-            float* ix = idx != nullptr ? idx + oh * g.OW : nullptr;
-            const float base = static_cast<float>(2 * oh * g.W);
-            for (int64_t ow = 0; ow < g.OW; ++ow) {
-                const float a = r0[2 * ow], b = r0[2 * ow + 1];
-                const float c = r1[2 * ow], d = r1[2 * ow + 1];
-                float best = a, pos = 0.0f;
-                if (b > best || (b != b && best == best)) best = b, pos = 1.0f;
-                if (c > best || (c != c && best == best)) best = c, pos = static_cast<float>(g.W);
-                if (d > best || (d != d && best == best)) best = d, pos = static_cast<float>(g.W + 1);
-                o[ow] = best;
-                if (ix != nullptr) ix[ow] = base + static_cast<float>(2 * ow) + pos;
+// "v beats best": strictly greater (so the first of equal maxima stays), or
+// a NaN where best is a number (NaN propagates, as in PyTorch, and the first
+// NaN stays).
+static inline bool beats(float v, float best) { return (v > best) || (v != v && best == best); }
+
+#if defined(__SSE2__)
+// The 2x2 / stride 2 window, four windows at a time with SSE2 (every x86-64
+// CPU has it). A scalar loop here is slow: on random data its comparisons are
+// unpredictable branches. Window (a b / c d), four of them side by side:
+// deinterleave the even and odd columns, keep the first maximum of each row
+// (b wins only if b > a), then of the two rows (the bottom wins only if
+// greater); the index follows the same choices. Returns false, leaving the
+// plane half done, when it meets a NaN: the caller then redoes the plane with
+// the general loop, which propagates NaN the way PyTorch does.
+static bool maxpool2x2_sse(const float* in, const PoolGeom& g, float* out, float* idx) {
+    const __m128 one = _mm_set1_ps(1.0f), wf = _mm_set1_ps(static_cast<float>(g.W));
+    const __m128 step = _mm_set_ps(6.0f, 4.0f, 2.0f, 0.0f);  // 2*ow of the four windows
+    auto select = [](__m128 mask, __m128 yes, __m128 no) {
+        return _mm_or_ps(_mm_and_ps(mask, yes), _mm_andnot_ps(mask, no));
+    };
+    __m128 nan_seen = _mm_setzero_ps();
+    for (int64_t oh = 0; oh < g.OH; ++oh) {
+        const float* r0 = in + (2 * oh) * g.W;
+        const float* r1 = r0 + g.W;
+        float* o = out + oh * g.OW;
+        float* ix = idx != nullptr ? idx + oh * g.OW : nullptr;
+        int64_t ow = 0;
+        for (; ow + 4 <= g.OW; ow += 4) {
+            const __m128 x0 = _mm_loadu_ps(r0 + 2 * ow), x1 = _mm_loadu_ps(r0 + 2 * ow + 4);
+            const __m128 y0 = _mm_loadu_ps(r1 + 2 * ow), y1 = _mm_loadu_ps(r1 + 2 * ow + 4);
+            const __m128 a = _mm_shuffle_ps(x0, x1, _MM_SHUFFLE(2, 0, 2, 0));  // even columns
+            const __m128 b = _mm_shuffle_ps(x0, x1, _MM_SHUFFLE(3, 1, 3, 1));  // odd columns
+            const __m128 c = _mm_shuffle_ps(y0, y1, _MM_SHUFFLE(2, 0, 2, 0));
+            const __m128 d = _mm_shuffle_ps(y0, y1, _MM_SHUFFLE(3, 1, 3, 1));
+            nan_seen = _mm_or_ps(nan_seen, _mm_or_ps(_mm_cmpunord_ps(a, b), _mm_cmpunord_ps(c, d)));
+            const __m128 tb = _mm_cmpgt_ps(b, a), td = _mm_cmpgt_ps(d, c);
+            const __m128 m1 = select(tb, b, a), m2 = select(td, d, c);
+            const __m128 t = _mm_cmpgt_ps(m2, m1);
+            _mm_storeu_ps(o + ow, select(t, m2, m1));
+            if (ix != nullptr) {
+                const __m128 i1 = _mm_and_ps(tb, one);                  // 0 or 1
+                const __m128 i2 = _mm_add_ps(wf, _mm_and_ps(td, one));  // W or W+1
+                const __m128 pos = _mm_add_ps(_mm_set1_ps(static_cast<float>(2 * oh * g.W + 2 * ow)), step);
+                _mm_storeu_ps(ix + ow, _mm_add_ps(pos, select(t, i2, i1)));
             }
         }
-        return;
+        for (; ow < g.OW; ++ow) {  // the last few windows of the row
+            const float a = r0[2 * ow], b = r0[2 * ow + 1], c = r1[2 * ow], d = r1[2 * ow + 1];
+            if (a != a || b != b || c != c || d != d) return false;
+            const float m1 = b > a ? b : a, m2 = d > c ? d : c;
+            const float i1 = b > a ? 1.0f : 0.0f;
+            const float i2 = static_cast<float>(g.W) + (d > c ? 1.0f : 0.0f);
+            o[ow] = m2 > m1 ? m2 : m1;
+            if (ix != nullptr) ix[ow] = static_cast<float>(2 * oh * g.W + 2 * ow) + (m2 > m1 ? i2 : i1);
+        }
     }
+    return _mm_movemask_ps(nan_seen) == 0;
+}
+#endif
+
+// Max pooling of one plane (idx may be NULL: no indices wanted).
+static void maxpool_plane(const float* in, const PoolGeom& g, float* out, float* idx) {
+#if defined(__SSE2__)
+    if (g.k == 2 && g.s == 2 && maxpool2x2_sse(in, g, out, idx)) return;
+#endif
     for (int64_t oh = 0; oh < g.OH; ++oh) {
         for (int64_t ow = 0; ow < g.OW; ++ow) {
             const int64_t h0 = oh * g.s, w0 = ow * g.s;
@@ -106,10 +150,8 @@ static void maxpool_plane(const float* in, const PoolGeom& g, float* out, float*
             int64_t at = h0 * g.W + w0;
             for (int64_t i = 0; i < g.k; ++i) {
                 const float* row = in + (h0 + i) * g.W;
-                for (int64_t j = 0; j < g.k; ++j) {
-                    const float v = row[w0 + j];
-                    if (v > best || (v != v && best == best)) best = v, at = (h0 + i) * g.W + w0 + j;
-                }
+                for (int64_t j = 0; j < g.k; ++j)
+                    if (beats(row[w0 + j], best)) best = row[w0 + j], at = (h0 + i) * g.W + w0 + j;
             }
             out[oh * g.OW + ow] = best;
             if (idx != nullptr) idx[oh * g.OW + ow] = static_cast<float>(at);
@@ -140,10 +182,9 @@ tt_status maxpool2d_forward(const tt_tensor* x, int32_t kernel, int32_t stride, 
     const float* xd = x->data;
     float* yd = y->data;
     float* id = ind ? ind->data : nullptr;
-    sp::parallel(g.planes(), 1, [&](int64_t begin, int64_t end) {
+    sp::parallel_work(g.planes(), in_plane, [&](int64_t begin, int64_t end) {
         for (int64_t p = begin; p < end; ++p)
-            maxpool_plane(xd + p * in_plane, g, yd + p * out_plane,
-                          id != nullptr ? id + p * out_plane : nullptr);
+            maxpool_plane(xd + p * in_plane, g, yd + p * out_plane, id != nullptr ? id + p * out_plane : nullptr);
     });
     *out = y.release();
     if (out_indices != nullptr) *out_indices = ind.release();
@@ -172,7 +213,7 @@ tt_status maxpool2d_backward(const tt_tensor* x, const tt_tensor* indices, const
     float* dd = dx->data;
     // Each work item owns whole planes of dx: no two threads add to one pixel.
     int64_t bad = 0;
-    sp::parallel(g.planes(), 1, [&](int64_t begin, int64_t end) {
+    sp::parallel_work(g.planes(), in_plane, [&](int64_t begin, int64_t end) {
         int64_t local_bad = 0;
         for (int64_t p = begin; p < end; ++p) {
             float* dplane = dd + p * in_plane;
@@ -216,7 +257,7 @@ tt_status avgpool2d_forward(const tt_tensor* x, int32_t kernel, int32_t stride, 
     const float scale = 1.0f / static_cast<float>(g.k * g.k);
     const float* xd = x->data;
     float* yd = y->data;
-    sp::parallel(g.planes(), 1, [&](int64_t begin, int64_t end) {
+    sp::parallel_work(g.planes(), in_plane, [&](int64_t begin, int64_t end) {
         for (int64_t p = begin; p < end; ++p) {
             const float* in = xd + p * in_plane;
             float* o = yd + p * out_plane;
@@ -254,7 +295,7 @@ tt_status avgpool2d_backward(const tt_tensor* x, const tt_tensor* grad, int32_t 
     const float scale = 1.0f / static_cast<float>(g.k * g.k);
     const float* gd = grad->data;
     float* dd = dx->data;
-    sp::parallel(g.planes(), 1, [&](int64_t begin, int64_t end) {
+    sp::parallel_work(g.planes(), in_plane, [&](int64_t begin, int64_t end) {
         for (int64_t p = begin; p < end; ++p) {
             float* dplane = dd + p * in_plane;
             const float* gp = gd + p * out_plane;

@@ -19,6 +19,7 @@
 #include <new>
 #include <string>
 #include <type_traits>
+#include <utility>
 
 #include "tinytorch/abi/tt_09_spatial.h"
 #include "tinytorch/module/module_support.hpp"
@@ -83,8 +84,7 @@ private:
 };
 
 // Run f(begin, end) over [0, n) in chunks on the core's thread pool. `grain`
-// is the smallest chunk worth a thread. f must not throw. Never call gemm()
-// from inside f: the BLAS has its own threads (that would oversubscribe).
+// is the smallest chunk worth a thread. f must not throw.
 template <class F>
 void parallel(int64_t n, int64_t grain, F&& f) {
     if (n <= 0) return;
@@ -93,6 +93,16 @@ void parallel(int64_t n, int64_t grain, F&& f) {
         (*static_cast<Fn*>(ctx))(begin, end);
     };
     ttm::host()->parallel_for(n, grain, body, const_cast<void*>(static_cast<const void*>(&f)));
+}
+
+// The same for n items of about `work` floats each: chunks of at least
+// ~32K floats, so a small job runs on the calling thread instead of paying to
+// wake the pool (a few microseconds, more than the job itself).
+template <class F>
+void parallel_work(int64_t n, int64_t work, F&& f) {
+    const int64_t min_chunk = 32768;
+    const int64_t grain = work >= min_chunk ? 1 : (min_chunk + work - 1) / (work > 0 ? work : 1);
+    parallel(n, grain, std::forward<F>(f));
 }
 
 // C[M,N] = alpha * op(A)[M,K] * op(B)[K,N] + beta * C, row-major (BLAS).

@@ -2,7 +2,7 @@
 // Contributors: read docs/DEVELOPING.md and docs/solution-markers.md first.
 //
 // It gives a module: the host table it was initialised with (ttm::host()),
-// error reporting (ttm::fail, TT_NOT_IMPLEMENTED), the exception guard that
+// error reporting (ttm::fail, TT_NOT_IMPLEMENTED_YET), the exception guard that
 // keeps C++ exceptions from crossing the C ABI, and TT_DEFINE_MODULE, which
 // writes the descriptor and the one exported entry point.
 //
@@ -67,7 +67,9 @@ using OwnedTensor = std::unique_ptr<tt_tensor, TensorDeleter>;
         if (tt_check_status_ != TT_OK) return tt_check_status_; \
     } while (0)
 
-#define TT_NOT_IMPLEMENTED(hint) ::ttm::not_implemented(__func__, __FILE__, hint)
+// What a generated stub returns (the status TT_NOT_IMPLEMENTED plus a message
+// naming the function, the file to edit and the hint).
+#define TT_NOT_IMPLEMENTED_YET(hint) ::ttm::not_implemented(__func__, __FILE__, hint)
 
 // Wrap the body of every table function: no exception may escape into C.
 #define TT_GUARD_BEGIN try {

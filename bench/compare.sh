@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# compare.sh - TinyTorch C++ (reference modules) and PyTorch side by side, in
+# one run on this machine, with the same thread budget, then the ratios.
+#
+#   bench/compare.sh [--threads N] [--repeats R] [--rounds K] [--build DIR] [--only LIST]
+#
+# Runs bin/tt_bench of DIR (default: build, a Release build) and
+# bench/torch_bench.py (PyTorch pinned to N threads, OPENBLAS_NUM_THREADS=1)
+# alternately, K rounds each (default 2), so both see the same machine
+# conditions. For every metric it keeps the median over the rounds and prints
+#   metric, TinyTorch, PyTorch, and the speed-up of TinyTorch over PyTorch
+# (PyTorch time / TinyTorch time; for images/s and GFLOP/s, ours / theirs).
+# The raw outputs are kept in $TMPDIR/tt_compare.*/ (the path is printed).
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(dirname "$here")"
+threads=2
+repeats=9
+rounds=2
+build="$root/build"
+only="cifar,digits,mlp,ops"
+
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        --threads) threads="$2"; shift 2 ;;
+        --repeats) repeats="$2"; shift 2 ;;
+        --rounds) rounds="$2"; shift 2 ;;
+        --build) build="$2"; shift 2 ;;
+        --only) only="$2"; shift 2 ;;
+        -h|--help) sed -n '2,13p' "${BASH_SOURCE[0]}"; exit 0 ;;
+        *) echo "compare.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
+    esac
+done
+
+bench="$build/bin/tt_bench"
+if [[ ! -x "$bench" ]]; then
+    echo "compare.sh: $bench not found: build first (cmake --preset default && cmake --build build)," >&2
+    echo "            or name the build directory with --build DIR" >&2
+    exit 1
+fi
+if ! /usr/bin/python3 -c "import torch" 2>/dev/null; then
+    echo "compare.sh: PyTorch is not installed for /usr/bin/python3 (apt-get install python3-torch)" >&2
+    exit 1
+fi
+if [[ -f "$build/CMakeCache.txt" ]] && ! grep -q "^CMAKE_BUILD_TYPE:STRING=Release" "$build/CMakeCache.txt"; then
+    echo "compare.sh: warning: $build is not a Release build; the figures will not be representative" >&2
+fi
+
+out="$(mktemp -d "${TMPDIR:-/tmp}/tt_compare.XXXXXX")"
+echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) cores online"
+echo "threads: $threads for both; repeats per figure: $repeats; rounds: $rounds; raw output in $out"
+for ((r = 1; r <= rounds; ++r)); do
+    echo "round $r/$rounds: tt_bench ..."
+    "$bench" --threads "$threads" --repeats "$repeats" --only "$only" > "$out/tt.$r.txt"
+    echo "round $r/$rounds: torch_bench.py ..."
+    OPENBLAS_NUM_THREADS=1 /usr/bin/python3 "$here/torch_bench.py" --threads "$threads" --repeats "$repeats" \
+        --only "$only" > "$out/torch.$r.txt"
+done
+
+# Median over rounds per metric, then the table.
+awk '
+    function med(list,   n, a, i, j, t) {
+        n = split(list, a, " ")
+        for (i = 2; i <= n; ++i) { t = a[i]; for (j = i - 1; j >= 1 && a[j] + 0 > t + 0; --j) a[j + 1] = a[j]; a[j + 1] = t }
+        return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+    }
+    FNR == 1 { side = (FILENAME ~ /\/tt\./) ? "tt" : "torch" }
+    $1 == "RESULT" && $2 != "threads" {
+        if (!($2 in unit)) { order[++n] = $2; unit[$2] = $4 }
+        vals[side, $2] = vals[side, $2] " " $3
+    }
+    END {
+        printf "\n%-22s %16s %16s %10s\n", "metric", "TinyTorch", "PyTorch", "speed-up"
+        for (i = 1; i <= n; ++i) {
+            m = order[i]
+            if (!((("tt", m) in vals) && (("torch", m) in vals))) continue
+            a = med(vals["tt", m]); b = med(vals["torch", m])
+            higher_is_better = (unit[m] == "images/s" || unit[m] == "GFLOP/s")
+            ratio = higher_is_better ? (b > 0 ? a / b : 0) : (a > 0 ? b / a : 0)
+            u = unit[m] == "images/s" ? "img/s" : unit[m]
+            printf "%-22s %16s %16s %9.2fx\n", m, sprintf("%.4g %s", a, u), sprintf("%.4g %s", b, u), ratio
+        }
+    }' "$out"/tt.*.txt "$out"/torch.*.txt

@@ -1,0 +1,309 @@
+// store.cpp - the progress store: load (setting a corrupt file aside), atomic
+// save, and grade records.
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <stdexcept>
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "tinytorch/progress.hpp"
+
+namespace fs = std::filesystem;
+
+namespace tt::progress {
+
+namespace {
+
+constexpr int kVersion = 1;
+
+
+Json empty_doc() {
+    Json doc = Json::object();
+    doc.set("version", kVersion);
+    doc.set("grades", Json::object());
+    return doc;
+}
+
+std::string utc_string(int64_t t, const char* format) {
+    std::time_t tt = static_cast<std::time_t>(t);
+    std::tm tm{};
+    gmtime_r(&tt, &tm);
+    char buf[64];
+    std::strftime(buf, sizeof buf, format, &tm);
+    return buf;
+}
+
+// Structural problems that make the document unusable (records inside are
+// checked one by one when read, so a bad record never poisons the others).
+std::string schema_problem(const Json& doc) {
+    if (!doc.is_object()) return "the top level is not a JSON object";
+    const Json* v = doc.find("version");
+    if (v && (!v->is_number() || v->as_number() != kVersion))
+        return "unknown version " + v->dump() + " (this tito writes version 1)";
+    const Json* g = doc.find("grades");
+    if (g && !g->is_object()) return "\"grades\" is not an object";
+    return "";
+}
+
+void set_aside(const std::string& path, const std::string& why) {
+    std::string aside = path + ".corrupt-" + utc_string(std::time(nullptr), "%Y%m%dT%H%M%SZ");
+    std::error_code ec;
+    for (int i = 1; fs::exists(aside, ec) && i < 1000; ++i)
+        aside = path + ".corrupt-" + utc_string(std::time(nullptr), "%Y%m%dT%H%M%SZ") + "-" +
+                std::to_string(i);
+    fs::rename(path, aside, ec);
+    std::cerr << "tito: warning: the progress store " << path << " is corrupt (" << why << ").\n";
+    if (ec)
+        std::cerr << "  could not move it aside (" << ec.message()
+                  << "); it is left in place and will be replaced on the next grade.\n";
+    else
+        std::cerr << "  It was moved aside to " << aside
+                  << " and grading starts from an empty store.\n";
+}
+
+std::optional<GradeRecord> record_from(int module, Mode mode, const Json& j) {
+    if (!j.is_object()) return std::nullopt;
+    const Json* score = j.find("score");
+    const Json* max = j.find("max_score");
+    const Json* passed_all = j.find("passed_all");
+    if (!score || !score->is_number() || !max || !max->is_number() || !passed_all ||
+        !passed_all->is_bool())
+        return std::nullopt;
+    GradeRecord r;
+    r.module = module;
+    r.mode = mode;
+    r.score = score->as_number();
+    r.max_score = max->as_number();
+    r.passed_all = passed_all->as_bool();
+    r.cases = static_cast<int>(j.number_or("cases", 0));
+    r.passed = static_cast<int>(j.number_or("passed", 0));
+    r.time = static_cast<int64_t>(j.number_or("time", 0));
+    r.timestamp = j.string_or("timestamp", "");
+    r.impl = j.string_or("impl", "");
+    if (const Json* libs = j.find("libraries"); libs && libs->is_object()) {
+        for (const auto& [key, lib] : libs->members()) {
+            int m = std::atoi(key.c_str());
+            if (m < 1 || m > kModuleCount || !lib.is_object()) return std::nullopt;
+            r.libraries.push_back({m, lib.string_or("file", ""), lib.string_or("fnv1a64", "")});
+        }
+    }
+    return r;
+}
+
+Json record_to(const GradeRecord& r) {
+    Json j = Json::object();
+    j.set("score", r.score);
+    j.set("max_score", r.max_score);
+    j.set("passed_all", r.passed_all);
+    j.set("cases", r.cases);
+    j.set("passed", r.passed);
+    j.set("time", r.time);
+    j.set("timestamp", r.timestamp);
+    j.set("impl", r.impl);
+    Json libs = Json::object();
+    for (const LibraryStamp& s : r.libraries) {
+        Json l = Json::object();
+        l.set("file", s.file);
+        l.set("fnv1a64", s.hash);
+        libs.set(two_digits(s.module), l);
+    }
+    j.set("libraries", libs);
+    return j;
+}
+
+std::string exe_dir() {
+    std::error_code ec;
+    fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+    return ec ? std::string(".") : exe.parent_path().string();
+}
+
+void write_all(int fd, const std::string& data, const std::string& path) {
+    size_t done = 0;
+    while (done < data.size()) {
+        ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            throw std::runtime_error("cannot write " + path + ": " + std::strerror(errno));
+        }
+        done += static_cast<size_t>(n);
+    }
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- modes
+
+std::string two_digits(int n) {
+    std::string s = std::to_string(n);
+    if (n >= 0 && n < 10) s.insert(0, "0");
+    return s;
+}
+
+const char* mode_name(Mode m) {
+    switch (m) {
+        case Mode::isolated: return "isolated";
+        case Mode::integrated: return "integrated";
+        case Mode::reference: return "reference";
+        case Mode::custom: return "custom";
+    }
+    return "custom";
+}
+
+std::optional<Mode> parse_mode(const std::string& s) {
+    for (Mode m : {Mode::isolated, Mode::integrated, Mode::reference, Mode::custom})
+        if (s == mode_name(m)) return m;
+    return std::nullopt;
+}
+
+Mode classify(int module, const ImplChoice& choice) {
+    bool below_student = true, below_reference = true;
+    for (int m = 1; m < module; ++m) {
+        below_student = below_student && choice[m - 1] == Variant::student;
+        below_reference = below_reference && choice[m - 1] == Variant::reference;
+    }
+    bool self_student = choice[module - 1] == Variant::student;
+    if (self_student && below_student) return Mode::integrated;
+    if (self_student && below_reference) return Mode::isolated;
+    if (!self_student && below_reference) return Mode::reference;
+    return Mode::custom;
+}
+
+std::string now_iso8601(int64_t* epoch_seconds) {
+    std::time_t t = std::time(nullptr);
+    if (epoch_seconds) *epoch_seconds = static_cast<int64_t>(t);
+    return utc_string(t, "%Y-%m-%dT%H:%M:%SZ");
+}
+
+// ---------------------------------------------------------------- store
+
+std::optional<GradeRecord> Store::find(int module, Mode mode) const {
+    const Json* grades = doc.find("grades");
+    const Json* per_module = grades ? grades->find(two_digits(module)) : nullptr;
+    const Json* rec = per_module ? per_module->find(mode_name(mode)) : nullptr;
+    if (!rec) return std::nullopt;
+    return record_from(module, mode, *rec);
+}
+
+std::vector<GradeRecord> Store::records(int module) const {
+    std::vector<GradeRecord> out;
+    for (Mode m : {Mode::isolated, Mode::integrated, Mode::reference, Mode::custom})
+        if (auto r = find(module, m)) out.push_back(*r);
+    std::stable_sort(out.begin(), out.end(),
+                     [](const GradeRecord& a, const GradeRecord& b) { return a.time > b.time; });
+    return out;
+}
+
+void Store::put(const GradeRecord& record) {
+    if (!doc.is_object()) doc = empty_doc();
+    Json* grades = doc.find("grades");
+    if (!grades || !grades->is_object()) grades = &doc.set("grades", Json::object());
+    Json* per_module = grades->find(two_digits(record.module));
+    if (!per_module || !per_module->is_object())
+        per_module = &grades->set(two_digits(record.module), Json::object());
+    per_module->set(mode_name(record.mode), record_to(record));
+}
+
+std::string default_store_path() {
+    if (const char* env = std::getenv("TITO_PROGRESS"); env && *env) return env;
+    return (fs::path(exe_dir()).parent_path() / "progress.json").lexically_normal().string();
+}
+
+Store load(const std::string& path) {
+    Store store{path, empty_doc()};
+    std::error_code ec;
+    if (!fs::exists(path, ec)) return store;
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        std::cerr << "tito: warning: cannot read the progress store " << path << " ("
+                  << std::strerror(errno) << "); continuing without recorded grades.\n";
+        return store;
+    }
+    std::stringstream ss;
+    ss << in.rdbuf();
+    std::string text = ss.str();
+    std::string problem;
+    Json doc;
+    try {
+        doc = Json::parse(text);
+        problem = schema_problem(doc);
+    } catch (const std::exception& e) {
+        problem = text.empty() ? "the file is empty" : e.what();
+    }
+    if (!problem.empty()) {
+        set_aside(path, problem);
+        return store;
+    }
+    if (!doc.find("version")) doc.set("version", kVersion);
+    if (!doc.find("grades")) doc.set("grades", Json::object());
+    store.doc = std::move(doc);
+    return store;
+}
+
+void save(const Store& store) {
+    const std::string& path = store.path;
+    fs::path p(path);
+    fs::path dir = p.parent_path().empty() ? fs::path(".") : p.parent_path();
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    std::string tmp = path + ".tmp-" + std::to_string(::getpid());
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        throw std::runtime_error("cannot write the progress store: cannot create " + tmp + ": " +
+                                 std::strerror(errno));
+    try {
+        write_all(fd, store.doc.dump(2) + "\n", tmp);
+        if (::fsync(fd) != 0)
+            throw std::runtime_error("cannot write " + tmp + ": fsync: " + std::strerror(errno));
+    } catch (...) {
+        ::close(fd);
+        ::unlink(tmp.c_str());
+        throw;
+    }
+    ::close(fd);
+    if (::rename(tmp.c_str(), path.c_str()) != 0) {
+        int err = errno;
+        ::unlink(tmp.c_str());
+        throw std::runtime_error("cannot write the progress store " + path + ": rename: " +
+                                 std::strerror(err));
+    }
+    // Make the rename itself durable.
+    int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        ::fsync(dfd);
+        ::close(dfd);
+    }
+}
+
+Store record_grade(const GradeRecord& record, const std::string& path) {
+    // Serialise concurrent graders on a lock file next to the store.
+    std::error_code ec;
+    fs::path dir = fs::path(path).parent_path();
+    if (!dir.empty()) fs::create_directories(dir, ec);
+    std::string lock_path = path + ".lock";
+    int lock = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (lock >= 0) {
+        while (::flock(lock, LOCK_EX) != 0 && errno == EINTR) {
+        }
+    }
+    try {
+        Store store = load(path);
+        store.put(record);
+        save(store);
+        if (lock >= 0) ::close(lock);  // releases the lock
+        return store;
+    } catch (...) {
+        if (lock >= 0) ::close(lock);
+        throw;
+    }
+}
+
+}  // namespace tt::progress

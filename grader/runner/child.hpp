@@ -1,0 +1,47 @@
+// child.hpp - run one untrusted child process with limits.
+//
+// The child gets its own session and process group (setsid), RLIMIT_CPU,
+// RLIMIT_CORE = 0, RLIMIT_FSIZE and (unless sanitizers are in use) RLIMIT_AS;
+// stdin is /dev/null, stdout and stderr are captured and truncated. A
+// wall-clock timeout kills the whole process group with SIGKILL, and the group
+// is killed after the child exits too, so nothing it started outlives it.
+#pragma once
+
+#include <cstddef>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace tito {
+
+struct ChildLimits {
+    double timeout_s = 10;          // wall clock
+    long cpu_s = 0;                 // RLIMIT_CPU (0: derived from the timeout)
+    long long file_bytes = 256ll << 20;  // RLIMIT_FSIZE
+    long long memory_bytes = 0;     // RLIMIT_AS (0: none)
+    size_t capture_bytes = 64 << 10;     // per stream
+};
+
+struct ChildResult {
+    bool started = false;
+    std::string start_error;  // why exec failed
+    int exit_code = -1;       // when it exited normally
+    int signal = 0;           // when a signal ended it
+    bool timed_out = false;   // we killed it at the wall-clock limit
+    std::string out, err;     // captured (truncated: head and tail kept)
+    size_t out_total = 0, err_total = 0;
+    double seconds = 0;
+};
+
+// argv[0] is the path of the program. env: variables to set (or override) on
+// top of this process's environment.
+ChildResult run_child(const std::vector<std::string>& argv,
+                      const std::map<std::string, std::string>& env, const ChildLimits& limits);
+
+// "SIGSEGV (segmentation fault)" style name of a signal.
+std::string signal_description(int sig);
+
+// The last `lines` lines of a text.
+std::string tail_lines(const std::string& text, size_t lines);
+
+}  // namespace tito

@@ -1,0 +1,769 @@
+// grading.cpp - `tito test NN` and `tito grade NN`: one child process per test
+// case of bin/tt_grade_NN, outcomes read from Catch2's XML report.
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <csignal>
+#include <functional>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <map>
+#include <mutex>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include <unistd.h>
+
+#include "catch_xml.hpp"
+#include "child.hpp"
+#include "cli.hpp"
+#include "tinytorch/progress.hpp"
+
+namespace fs = std::filesystem;
+namespace progress = tt::progress;
+
+namespace tito {
+
+namespace {
+
+enum class Outcome { passed, failed, not_implemented, crashed, timed_out, load_error };
+
+const char* outcome_name(Outcome o) {
+    switch (o) {
+        case Outcome::passed: return "passed";
+        case Outcome::failed: return "failed";
+        case Outcome::not_implemented: return "not implemented";
+        case Outcome::crashed: return "crashed";
+        case Outcome::timed_out: return "timed out";
+        case Outcome::load_error: return "load error";
+    }
+    return "?";
+}
+
+struct TestCaseEntry {
+    std::string name;
+    double points = 1;
+};
+
+struct CaseResult {
+    TestCaseEntry test;
+    Outcome outcome = Outcome::failed;
+    double score = 0;
+    std::string reason;                // one line: why it did not pass
+    std::vector<std::string> details;  // expected/actual, infos, stderr tail
+    std::string output;                // captured stdout/stderr of the child
+    double seconds = 0;
+};
+
+struct RunSettings {
+    int module = 0;
+    std::string spec;
+    tt::ImplChoice choice{};
+    std::string grader;  // bin/tt_grade_NN
+    ChildLimits limits;
+    int jobs = 1;
+    std::string tmp_dir;
+};
+
+std::string fmt_points(double v) {
+    std::ostringstream os;
+    os << std::setprecision(6) << v;
+    return os.str();
+}
+
+std::string lower(std::string s) {
+    for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+}
+
+bool contains_icase(const std::string& hay, const std::string& needle) {
+    return lower(hay).find(lower(needle)) != std::string::npos;
+}
+
+// Catch2 test specs treat , [ ] " * \ and a leading ~ specially.
+std::string escape_test_spec(const std::string& name) {
+    std::string out;
+    for (size_t i = 0; i < name.size(); ++i) {
+        char c = name[i];
+        if (c == '\\' || c == ',' || c == '[' || c == ']' || c == '"' || c == '*' ||
+            (c == '~' && i == 0))
+            out += '\\';
+        out += c;
+    }
+    return out;
+}
+
+std::vector<std::string> split_lines(const std::string& s) {
+    std::vector<std::string> lines;
+    std::stringstream ss(s);
+    std::string line;
+    while (std::getline(ss, line)) {
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        lines.push_back(line);
+    }
+    return lines;
+}
+
+// ---------------------------------------------------------------- listing
+
+[[noreturn]] void listing_failed(const RunSettings& rs, const ChildResult& r, const std::string& what) {
+    std::ostringstream os;
+    os << "cannot list the test cases of " << rs.grader << " (" << what << "): ";
+    if (!r.started) os << r.start_error;
+    else if (r.timed_out) os << "timed out";
+    else if (r.signal) os << "killed by " << signal_description(r.signal);
+    else os << "exit code " << r.exit_code;
+    if (!r.err.empty()) os << "\n" << tail_lines(r.err, 20);
+    throw std::runtime_error(os.str());
+}
+
+std::vector<std::string> list_names(const RunSettings& rs, const std::string& filter) {
+    std::vector<std::string> argv = {rs.grader};
+    if (!filter.empty()) argv.push_back(filter);
+    argv.push_back("--list-test-names-only");
+    ChildLimits lim = rs.limits;
+    lim.capture_bytes = 8 << 20;
+    ChildResult r = run_child(argv, {{"TITO_IMPL", rs.spec}}, lim);
+    // Catch2 returns the number of listed cases as the exit code.
+    if (!r.started || r.timed_out || r.signal) listing_failed(rs, r, "--list-test-names-only");
+    std::vector<std::string> names;
+    for (std::string line : split_lines(r.out)) {
+        if (line.empty()) continue;
+        if (line.size() >= 2 && line.front() == '"' && line.back() == '"' && line[1] == '#')
+            line = line.substr(1, line.size() - 2);
+        names.push_back(line);
+    }
+    return names;
+}
+
+// Points per test case: list the tags, then the cases carrying each
+// [points:N] tag. Cases without a points tag are worth 1 point.
+std::vector<TestCaseEntry> list_cases(const RunSettings& rs) {
+    std::vector<std::string> names = list_names(rs, "");
+    ChildResult tags = run_child({rs.grader, "--list-tags"}, {{"TITO_IMPL", rs.spec}}, rs.limits);
+    if (!tags.started || tags.timed_out || tags.signal) listing_failed(rs, tags, "--list-tags");
+    std::map<std::string, double> points;
+    static const std::regex tag_re(R"(\[points:\s*[0-9]+(?:\.[0-9]+)?\s*\])", std::regex::icase);
+    std::set<std::string> seen;
+    for (auto it = std::sregex_iterator(tags.out.begin(), tags.out.end(), tag_re);
+         it != std::sregex_iterator(); ++it) {
+        std::string tag = it->str();
+        if (!seen.insert(lower(tag)).second) continue;
+        double p = points_from_tags(tag).value_or(1);
+        for (const std::string& n : list_names(rs, tag))
+            points[n] = p;
+    }
+    std::vector<TestCaseEntry> cases;
+    for (const std::string& n : names) {
+        TestCaseEntry e{n, 1};
+        if (auto it = points.find(n); it != points.end()) e.points = it->second;
+        cases.push_back(e);
+    }
+    return cases;
+}
+
+// ---------------------------------------------------------------- one case
+
+bool is_load_error_text(const std::string& s) {
+    return s.find("LoadError") != std::string::npos || contains_icase(s, "could not load") ||
+           contains_icase(s, "cannot load");
+}
+
+bool is_not_implemented_text(const std::string& s) {
+    return s.find("NOT_IMPLEMENTED") != std::string::npos ||
+           s.find("is not implemented yet") != std::string::npos;
+}
+
+// The line of `text` that mentions `needle` (for one-line reasons).
+std::string line_with(const std::string& text, const std::string& needle) {
+    for (const std::string& line : split_lines(text))
+        if (contains_icase(line, needle)) return line;
+    return split_lines(text).empty() ? text : split_lines(text).front();
+}
+
+void add_indented(std::vector<std::string>& out, const std::string& label, const std::string& text) {
+    std::vector<std::string> lines = split_lines(text);
+    for (size_t i = 0; i < lines.size(); ++i)
+        out.push_back((i == 0 ? label : std::string(label.size(), ' ')) + lines[i]);
+}
+
+std::vector<std::string> describe_failure(const CatchFailure& f) {
+    std::vector<std::string> d;
+    std::string where = f.location.empty() ? "" : "at " + f.location;
+    if (!f.sections.empty()) where += (where.empty() ? "" : " ") + std::string("in section \"") + f.sections + "\"";
+    if (!where.empty()) d.push_back(where);
+    if (!f.expression.empty() && f.expression.find("{Unknown expression") == std::string::npos) {
+        d.push_back((f.macro.empty() ? "CHECK" : f.macro) + "( " + f.expression + " )");
+        if (!f.expanded.empty() && f.expanded != f.expression) add_indented(d, "with values: ", f.expanded);
+    }
+    for (const std::string& info : f.infos) add_indented(d, "info: ", info);
+    if (!f.message.empty()) {
+        const char* label = f.kind == "exception" ? "exception: " : f.kind == "fatal" ? "fatal: " : "message: ";
+        add_indented(d, label, f.message);
+    }
+    return d;
+}
+
+std::string failure_text(const CatchCase& cc) {
+    std::string all;
+    for (const CatchFailure& f : cc.failures) {
+        all += f.expression + "\n" + f.expanded + "\n" + f.message + "\n";
+        for (const std::string& i : f.infos) all += i + "\n";
+    }
+    return all;
+}
+
+CaseResult run_case(const RunSettings& rs, const TestCaseEntry& test, size_t index) {
+    CaseResult res;
+    res.test = test;
+    std::string xml_path = rs.tmp_dir + "/case-" + std::to_string(index) + ".xml";
+    std::vector<std::string> argv = {rs.grader, escape_test_spec(test.name), "-r", "xml", "-o", xml_path};
+    ChildResult r = run_child(argv, {{"TITO_IMPL", rs.spec}}, rs.limits);
+    res.seconds = r.seconds;
+
+    std::string xml;
+    {
+        std::ifstream in(xml_path, std::ios::binary);
+        std::stringstream ss;
+        ss << in.rdbuf();
+        xml = ss.str();
+    }
+    fs::remove(xml_path);
+    CatchCase cc = read_catch_case(xml);
+    if (cc.found) {
+        if (auto p = points_from_tags(cc.tags)) res.test.points = *p;
+    }
+    std::string output;
+    if (!cc.captured_stdout.empty()) output += cc.captured_stdout + "\n";
+    if (!r.out.empty()) output += r.out + (r.out.back() == '\n' ? "" : "\n");
+    if (!cc.captured_stderr.empty()) output += cc.captured_stderr + "\n";
+    if (!r.err.empty()) output += r.err + (r.err.back() == '\n' ? "" : "\n");
+    res.output = output;
+    std::string stderr_all = cc.captured_stderr + "\n" + r.err;
+    auto add_stderr_tail = [&] {
+        std::string tail = tail_lines(stderr_all, 15);
+        if (tail.find_first_not_of(" \n") != std::string::npos) add_indented(res.details, "stderr: ", tail);
+    };
+    auto add_failures = [&](size_t max) {
+        for (size_t i = 0; i < cc.failures.size() && i < max; ++i)
+            for (const std::string& line : describe_failure(cc.failures[i])) res.details.push_back(line);
+        if (cc.failures.size() > max)
+            res.details.push_back("(" + std::to_string(cc.failures.size() - max) + " more failed assertions)");
+    };
+    std::string ftext = failure_text(cc);
+
+    if (!r.started) {
+        res.outcome = Outcome::load_error;
+        res.reason = r.start_error;
+    } else if (r.timed_out) {
+        res.outcome = Outcome::timed_out;
+        res.reason = "timed out after " + fmt_points(rs.limits.timeout_s) +
+                     " s (an endless loop? use --timeout for slow machines)";
+        add_stderr_tail();
+    } else if (r.signal == SIGXCPU) {
+        res.outcome = Outcome::timed_out;
+        res.reason = "timed out: exceeded its CPU time limit";
+    } else if (r.signal) {
+        res.outcome = Outcome::crashed;
+        res.reason = "crashed with " + signal_description(r.signal);
+        add_failures(2);
+        add_stderr_tail();
+    } else if (cc.finished && cc.success && r.exit_code == 0) {
+        res.outcome = Outcome::passed;
+        res.score = res.test.points;
+    } else if (is_load_error_text(ftext) || (!cc.finished && is_load_error_text(stderr_all))) {
+        res.outcome = Outcome::load_error;
+        std::string src = is_load_error_text(ftext) ? ftext : stderr_all;
+        res.reason = "load error: " + line_with(src, "load");
+        add_failures(1);
+    } else if (cc.finished && is_not_implemented_text(ftext)) {
+        res.outcome = Outcome::not_implemented;
+        std::string line = line_with(ftext, "not implemented yet");
+        if (line.find("not implemented yet") == std::string::npos) line = line_with(ftext, "NOT_IMPLEMENTED");
+        res.reason = "not implemented: " + line;
+    } else if (cc.finished) {
+        res.outcome = Outcome::failed;
+        res.reason = "failed";
+        add_failures(3);
+    } else if (!cc.found && r.exit_code != 0 && xml.empty()) {
+        res.outcome = Outcome::crashed;
+        res.reason = "the grader exited with code " + std::to_string(r.exit_code) +
+                     " without running the test case";
+        add_stderr_tail();
+    } else {
+        res.outcome = Outcome::crashed;
+        res.reason = "exited with code " + std::to_string(r.exit_code) +
+                     " in the middle of the test (exit() called, or a sanitizer report)";
+        add_failures(2);
+        add_stderr_tail();
+    }
+    return res;
+}
+
+// ---------------------------------------------------------------- output
+
+struct Tally {
+    std::map<Outcome, int> count;
+    double score = 0, max = 0;
+    int passed = 0, total = 0;
+    void add(const CaseResult& r) {
+        count[r.outcome]++;
+        score += r.score;
+        max += r.test.points;
+        total++;
+        if (r.outcome == Outcome::passed) passed++;
+    }
+    std::string summary() const {
+        std::string s;
+        for (Outcome o : {Outcome::passed, Outcome::failed, Outcome::not_implemented, Outcome::crashed,
+                          Outcome::timed_out, Outcome::load_error}) {
+            auto it = count.find(o);
+            if (it == count.end() || it->second == 0) continue;
+            s += (s.empty() ? "" : ", ") + std::to_string(it->second) + " " + outcome_name(o);
+        }
+        return s;
+    }
+};
+
+const char* colour_of(Outcome o) {
+    switch (o) {
+        case Outcome::passed: return "32";
+        case Outcome::not_implemented: return "33";
+        default: return "31";
+    }
+}
+
+void print_case_line(std::ostream& os, const CaseResult& r) {
+    bool ok = r.outcome == Outcome::passed;
+    os << "  " << paint(ok ? "✓" : "✗", colour_of(r.outcome)) << " " << r.test.name << "  ["
+       << fmt_points(r.score) << "/" << fmt_points(r.test.points) << "]";
+    if (!ok) os << "  " << paint(outcome_name(r.outcome), colour_of(r.outcome));
+    os << "\n";
+    if (!ok && !r.reason.empty() && r.outcome != Outcome::failed)
+        os << "      " << r.reason << "\n";
+    for (const std::string& d : r.details) os << "      " << d << "\n";
+}
+
+std::string case_text(const CaseResult& r) {
+    std::string s = std::string(outcome_name(r.outcome));
+    if (r.outcome != Outcome::passed && r.outcome != Outcome::failed && !r.reason.empty())
+        s += ": " + r.reason;
+    s += "\n";
+    for (const std::string& d : r.details) s += d + "\n";
+    return s;
+}
+
+std::string describe_choice(int module, const tt::ImplChoice& choice) {
+    std::string nn = two_digits(module);
+    switch (progress::classify(module, choice)) {
+        case progress::Mode::isolated: return "isolated: your module " + nn + " on the reference modules below it";
+        case progress::Mode::integrated: return "integrated: your own modules 01-" + nn;
+        case progress::Mode::reference: return "the REFERENCE implementation (not your code)";
+        case progress::Mode::custom: return "a custom mix of student and reference modules";
+    }
+    return "";
+}
+
+std::string xml_escape(const std::string& s) {
+    std::string out;
+    for (unsigned char c : s) {
+        switch (c) {
+            case '<': out += "&lt;"; break;
+            case '>': out += "&gt;"; break;
+            case '&': out += "&amp;"; break;
+            case '"': out += "&quot;"; break;
+            case '\n': case '\t': case '\r': out += static_cast<char>(c); break;
+            default:
+                if (c < 0x20) out += "?";  // not allowed in XML 1.0
+                else out += static_cast<char>(c);
+        }
+    }
+    return out;
+}
+
+void write_text_file(const std::string& path, const std::string& text) {
+    if (path == "-") {
+        std::cout << text;
+        return;
+    }
+    std::error_code ec;
+    fs::path p(path);
+    if (p.has_parent_path()) fs::create_directories(p.parent_path(), ec);
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << text;
+    out.close();
+    if (!out) throw std::runtime_error("cannot write " + path);
+}
+
+std::string gradescope_json(const RunSettings& rs, const std::vector<CaseResult>& results,
+                            const Tally& t) {
+    progress::Json doc = progress::Json::object();
+    doc.set("score", t.score);
+    doc.set("max_score", t.max);
+    doc.set("output", "Module " + two_digits(rs.module) + " (" + tt::module_info(rs.module).name +
+                          "), " + describe_choice(rs.module, rs.choice) + ": " + t.summary() + ".");
+    progress::Json tests = progress::Json::array();
+    for (const CaseResult& r : results) {
+        progress::Json j = progress::Json::object();
+        j.set("name", r.test.name);
+        j.set("score", r.score);
+        j.set("max_score", r.test.points);
+        j.set("status", r.outcome == Outcome::passed ? "passed" : "failed");
+        std::string out = case_text(r);
+        if (r.outcome != Outcome::passed && !r.output.empty()) out += "--- output ---\n" + r.output;
+        j.set("output", out);
+        tests.push_back(j);
+    }
+    doc.set("tests", tests);
+    return doc.dump(2) + "\n";
+}
+
+std::string junit_xml(const RunSettings& rs, const std::vector<CaseResult>& results, const Tally& t) {
+    int failures = 0, errors = 0;
+    double time = 0;
+    for (const CaseResult& r : results) {
+        if (r.outcome == Outcome::failed || r.outcome == Outcome::not_implemented) failures++;
+        else if (r.outcome != Outcome::passed) errors++;
+        time += r.seconds;
+    }
+    std::string suite = "module " + two_digits(rs.module) + " (" + tt::module_info(rs.module).name + ")";
+    std::ostringstream os;
+    os << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+       << "<testsuites name=\"tito\" tests=\"" << t.total << "\" failures=\"" << failures
+       << "\" errors=\"" << errors << "\" time=\"" << time << "\">\n"
+       << "  <testsuite name=\"" << xml_escape(suite) << "\" tests=\"" << t.total << "\" failures=\""
+       << failures << "\" errors=\"" << errors << "\" time=\"" << time << "\">\n"
+       << "    <properties>\n"
+       << "      <property name=\"impl\" value=\"" << xml_escape(rs.spec) << "\"/>\n"
+       << "      <property name=\"score\" value=\"" << fmt_points(t.score) << "\"/>\n"
+       << "      <property name=\"max_score\" value=\"" << fmt_points(t.max) << "\"/>\n"
+       << "    </properties>\n";
+    for (const CaseResult& r : results) {
+        os << "    <testcase classname=\"tt_grade_" << two_digits(rs.module) << "\" name=\""
+           << xml_escape(r.test.name) << "\" time=\"" << r.seconds << "\"";
+        if (r.outcome == Outcome::passed) {
+            os << "/>\n";
+            continue;
+        }
+        os << ">\n";
+        bool failure = r.outcome == Outcome::failed || r.outcome == Outcome::not_implemented;
+        std::string message = r.reason.empty() ? outcome_name(r.outcome) : r.reason;
+        os << "      <" << (failure ? "failure" : "error") << " type=\"" << outcome_name(r.outcome)
+           << "\" message=\"" << xml_escape(message) << "\">" << xml_escape(case_text(r)) << "</"
+           << (failure ? "failure" : "error") << ">\n";
+        if (!r.output.empty()) os << "      <system-out>" << xml_escape(r.output) << "</system-out>\n";
+        os << "    </testcase>\n";
+    }
+    os << "  </testsuite>\n</testsuites>\n";
+    return os.str();
+}
+
+// Run every case (jobs workers), handing results to `done` in order.
+std::vector<CaseResult> run_all(const RunSettings& rs, const std::vector<TestCaseEntry>& cases,
+                                const std::function<void(const CaseResult&)>& done) {
+    std::vector<CaseResult> results(cases.size());
+    std::vector<bool> ready(cases.size(), false);
+    std::mutex mu;
+    std::condition_variable cv;
+    std::atomic<size_t> next{0};
+    auto worker = [&] {
+        for (;;) {
+            size_t i = next++;
+            if (i >= cases.size()) return;
+            CaseResult r = run_case(rs, cases[i], i);
+            std::lock_guard<std::mutex> lock(mu);
+            results[i] = std::move(r);
+            ready[i] = true;
+            cv.notify_all();
+        }
+    };
+    std::vector<std::thread> threads;
+    int jobs = std::max(1, std::min<int>(rs.jobs, static_cast<int>(cases.size())));
+    for (int j = 0; j < jobs; ++j) threads.emplace_back(worker);
+    for (size_t i = 0; i < cases.size(); ++i) {
+        std::unique_lock<std::mutex> lock(mu);
+        cv.wait(lock, [&] { return ready[i]; });
+        CaseResult copy = results[i];
+        lock.unlock();
+        done(copy);
+    }
+    for (auto& t : threads) t.join();
+    return results;
+}
+
+// Which module libraries a suite of module n needs for sure: n and its
+// prerequisites (transitively).
+uint32_t needed_modules(int n) {
+    uint32_t mask = 1u << n;
+    for (bool changed = true; changed;) {
+        changed = false;
+        for (int m = 1; m <= tt::kModuleCount; ++m) {
+            if (!(mask & (1u << m))) continue;
+            uint32_t more = tt::module_info(m).deps_mask & ~mask;
+            if (more) {
+                mask |= more;
+                changed = true;
+            }
+        }
+    }
+    return mask;
+}
+
+}  // namespace
+
+int cmd_test(const std::vector<std::string>& args, bool grade) {
+    const std::string command = grade ? "grade" : "test";
+    po::options_description opts("Options");
+    auto add = opts.add_options();
+    add("help,h", "show this help");
+    add("impl", po::value<std::string>(), "module choice, e.g. reference,03=student (see tito --help)");
+    add("integrated", "grade on your own stack: student 01..NN, reference above");
+    if (!grade)
+        add("filter,k", po::value<std::vector<std::string>>(),
+            "run only the cases whose name contains this text (case-insensitive; repeatable)");
+    add("timeout", po::value<double>()->default_value(10), "wall-clock seconds per test case");
+    add("memory", po::value<long>()->default_value(4096),
+        "address-space limit per test case in MiB (0: none; always off when TITO_SANITIZE is set)");
+    add("jobs,j", po::value<int>()->default_value(1), "test cases to run at the same time");
+    if (grade) {
+        add("json", po::value<std::string>(), "write Gradescope results.json here ('-': stdout)");
+        add("junit", po::value<std::string>(), "write a JUnit XML report here");
+        add("no-record", "do not record the grade in the progress store");
+    }
+    add("verbose,v", "also show the output of the test cases that did not pass");
+    add("grader", po::value<std::string>(),
+        "run this grading-suite binary instead of bin/tt_grade_NN (instructors: hidden tests)");
+    po::options_description hidden;
+    hidden.add_options()("module", po::value<std::string>());
+    po::options_description all;
+    all.add(opts).add(hidden);
+    po::positional_options_description pos;
+    pos.add("module", 1);
+    po::variables_map vm = parse_args(args, all, pos, command);
+    if (vm.count("help")) {
+        if (grade)
+            print_help("tito grade NN [--impl SPEC | --integrated] [--json PATH] [--junit PATH]",
+                       "Grade module NN: every test case of bin/tt_grade_NN in its own process,\n"
+                       "a score table, the result recorded in the progress store (with the hashes\n"
+                       "of the student libraries graded), and optional Gradescope/JUnit reports.\n"
+                       "Default: isolated (your NN on reference 01..NN-1). Exit 0 only when every\n"
+                       "case passed.",
+                       opts);
+        else
+            print_help("tito test NN [--impl SPEC | --integrated] [-k FILTER]",
+                       "Run the grading suite of module NN, each test case in its own process\n"
+                       "(time and memory limits; a crash fails only that case), and show why each\n"
+                       "case failed: the assertion, the expected and actual values, the hint of a\n"
+                       "function that is not implemented yet. Nothing is recorded.\n"
+                       "Default: isolated (your NN on reference 01..NN-1).",
+                       opts);
+        return kOk;
+    }
+    if (!vm.count("module")) throw UsageError{"which module? e.g. tito " + command + " 01", command};
+    const int module = parse_module_arg(vm["module"].as<std::string>(), command);
+    const std::string nn = two_digits(module);
+    const tt::ModuleInfo& info = tt::module_info(module);
+
+    // The spec: --impl here, else global --impl, else --integrated, else TITO_IMPL, else isolated.
+    std::optional<std::string> spec;
+    std::string spec_origin;
+    if (vm.count("impl")) spec = vm["impl"].as<std::string>(), spec_origin = "--impl";
+    else if (globals().impl) spec = globals().impl, spec_origin = "--impl";
+    if (spec && vm.count("integrated"))
+        throw UsageError{"--integrated and --impl both choose the modules: give one", command};
+    if (!spec && vm.count("integrated")) {
+        spec = module < tt::kModuleCount ? "student," + two_digits(module + 1) + "-09=reference" : "student";
+        spec_origin = "--integrated";
+    }
+    if (!spec) {
+        if (auto env = impl_from_env()) spec = env, spec_origin = "TITO_IMPL";
+    }
+    if (!spec) spec = "reference," + nn + "=student", spec_origin = "default";
+    RunSettings rs;
+    rs.module = module;
+    rs.spec = *spec;
+    rs.choice = parse_spec_or_usage(rs.spec, command);
+    rs.limits.timeout_s = vm["timeout"].as<double>();
+    if (!(rs.limits.timeout_s > 0)) throw UsageError{"--timeout must be positive", command};
+    long memory = vm["memory"].as<long>();
+    if (memory < 0) throw UsageError{"--memory must be 0 or more", command};
+    const char* sanitize = std::getenv("TITO_SANITIZE");
+    bool sanitized = sanitize && *sanitize && std::string(sanitize) != "0";
+    rs.limits.memory_bytes = sanitized ? 0 : static_cast<long long>(memory) << 20;
+    rs.jobs = vm["jobs"].as<int>();
+    if (rs.jobs < 1) throw UsageError{"--jobs must be at least 1", command};
+    bool verbose = vm.count("verbose") > 0;
+
+    // What must exist before anything runs.
+    const Paths& p = paths();
+    rs.grader = (fs::path(p.bin_dir) / ("tt_grade_" + nn)).string();
+    if (vm.count("grader")) {
+        rs.grader = fs::absolute(vm["grader"].as<std::string>()).string();
+        if (!fs::exists(rs.grader)) {
+            std::cerr << "tito: the grader " << rs.grader << " does not exist\n";
+            return kLoadError;
+        }
+    }
+    if (!fs::exists(rs.grader)) {
+        std::cerr << "tito: module " << nn << " (" << info.name << ") is not built yet: its grader "
+                  << rs.grader << " does not exist.\n";
+        bool has_suite = !p.source_dir.empty() &&
+                         fs::exists(fs::path(p.source_dir) / "grader" / "suites" / (std::string(info.dir) + ".cpp"));
+        if (has_suite)
+            std::cerr << "  build it: ./tito (or cmake --build " << p.build_dir << ")\n";
+        else
+            std::cerr << "  its grading suite grader/suites/" << info.dir << ".cpp is not in this checkout.\n";
+        return kLoadError;
+    }
+    uint32_t needed = needed_modules(module);
+    bool missing = false;
+    for (int m = 1; m <= tt::kModuleCount; ++m) {
+        if (!(needed & (1u << m))) continue;
+        std::string lib = tt::module_library_path(m, rs.choice[m - 1]);
+        if (fs::exists(lib)) continue;
+        if (!missing)
+            std::cerr << "tito: module " << nn << " needs libraries that are not built yet:\n";
+        missing = true;
+        std::cerr << "  module " << two_digits(m) << " (" << tt::module_info(m).name << "), "
+                  << tt::variant_name(rs.choice[m - 1]) << ": " << lib << " does not exist\n";
+    }
+    if (missing) {
+        std::cerr << "  build with ./tito (or cmake --build " << p.build_dir
+                  << "); a module without sources is not in this checkout yet.\n";
+        return kLoadError;
+    }
+
+    // A private directory for the XML reports.
+    std::string tmpl = (fs::temp_directory_path() / "tito-XXXXXX").string();
+    if (!mkdtemp(tmpl.data())) throw std::runtime_error("cannot create a temporary directory in " +
+                                                        fs::temp_directory_path().string());
+    rs.tmp_dir = tmpl;
+    struct Cleanup {
+        std::string dir;
+        ~Cleanup() {
+            std::error_code ec;
+            fs::remove_all(dir, ec);
+        }
+    } cleanup{rs.tmp_dir};
+
+    // Stamp the student libraries before running: the grade is tied to these bytes.
+    std::vector<progress::LibraryStamp> stamps = progress::stamp_libraries(module, rs.choice, p.lib_dir);
+
+    std::vector<TestCaseEntry> cases = list_cases(rs);
+    if (vm.count("filter")) {
+        auto filters = vm["filter"].as<std::vector<std::string>>();
+        std::vector<TestCaseEntry> kept;
+        for (const auto& c : cases)
+            for (const auto& f : filters)
+                if (contains_icase(c.name, f)) {
+                    kept.push_back(c);
+                    break;
+                }
+        if (kept.empty()) {
+            std::cerr << "tito: no test case of module " << nn << " matches -k";
+            for (const auto& f : filters) std::cerr << " '" << f << "'";
+            std::cerr << " (" << cases.size() << " cases; list them with "
+                      << rs.grader << " --list-test-names-only)\n";
+            return kUsage;
+        }
+        cases = kept;
+    }
+    if (cases.empty()) {
+        std::cerr << "tito: the grader " << rs.grader << " has no test cases.\n";
+        return kTestsFailed;
+    }
+
+    // With --json - the report goes to stdout, so the readable text goes to stderr.
+    bool json_stdout = grade && vm.count("json") && vm["json"].as<std::string>() == "-";
+    std::ostream& os = json_stdout ? std::cerr : std::cout;
+    os << (grade ? "Grading" : "Testing") << " module " << nn << " (" << info.name << "), "
+       << describe_choice(module, rs.choice) << "\n  TITO_IMPL=" << rs.spec;
+    if (spec_origin == "TITO_IMPL") os << " (from the TITO_IMPL environment variable)";
+    os << "\n  " << cases.size() << " test case" << (cases.size() == 1 ? "" : "s")
+       << ", each in its own process (timeout " << fmt_points(rs.limits.timeout_s) << " s)\n\n";
+
+    Tally tally;
+    std::vector<CaseResult> results = run_all(rs, cases, [&](const CaseResult& r) {
+        tally.add(r);
+        if (!grade) {
+            print_case_line(os, r);
+            if (verbose && r.outcome != Outcome::passed && !r.output.empty())
+                os << "      output:\n" << r.output;
+            os.flush();
+        }
+    });
+
+    if (grade) {
+        size_t width = 20;
+        for (const auto& r : results) width = std::max(width, std::min<size_t>(r.test.name.size(), 60));
+        os << "  " << std::left << std::setw(static_cast<int>(width)) << "case" << "  "
+           << std::setw(16) << "outcome" << "points\n";
+        os << "  " << std::string(width + 24, '-') << "\n";
+        for (const auto& r : results) {
+            std::string name = r.test.name.size() > width ? r.test.name.substr(0, width - 1) + "…" : r.test.name;
+            std::string pts = fmt_points(r.score) + "/" + fmt_points(r.test.points);
+            os << "  " << std::left << std::setw(static_cast<int>(width)) << name << "  "
+               << paint(outcome_name(r.outcome), colour_of(r.outcome))
+               << std::string(16 - std::min<size_t>(15, std::string(outcome_name(r.outcome)).size()), ' ')
+               << pts << "\n";
+        }
+        os << "  " << std::string(width + 24, '-') << "\n";
+        os << "  " << std::left << std::setw(static_cast<int>(width)) << "total" << "  " << std::setw(16)
+           << "" << fmt_points(tally.score) << "/" << fmt_points(tally.max) << "\n";
+        bool any_detail = false;
+        for (const auto& r : results) {
+            if (r.outcome == Outcome::passed) continue;
+            if (!any_detail) os << "\nWhat went wrong:\n";
+            any_detail = true;
+            print_case_line(os, r);
+            if (verbose && !r.output.empty()) os << "      output:\n" << r.output;
+        }
+    }
+    os << "\n" << tally.summary() << ". Score " << fmt_points(tally.score) << "/"
+       << fmt_points(tally.max) << ".\n";
+
+    int code = kOk;
+    if (tally.count[Outcome::load_error] > 0) code = kLoadError;
+    else if (tally.passed != tally.total) code = kTestsFailed;
+
+    if (grade) {
+        if (vm.count("json")) write_text_file(vm["json"].as<std::string>(), gradescope_json(rs, results, tally));
+        if (vm.count("junit")) write_text_file(vm["junit"].as<std::string>(), junit_xml(rs, results, tally));
+        if (!vm.count("no-record")) {
+            progress::GradeRecord rec;
+            rec.module = module;
+            rec.mode = progress::classify(module, rs.choice);
+            rec.score = tally.score;
+            rec.max_score = tally.max;
+            rec.cases = tally.total;
+            rec.passed = tally.passed;
+            rec.passed_all = tally.passed == tally.total && tally.total > 0;
+            rec.timestamp = progress::now_iso8601(&rec.time);
+            rec.impl = tt::format_impl_choice(rs.choice);
+            rec.libraries = stamps;
+            std::string store_path = progress::default_store_path();
+            try {
+                progress::Store store = progress::record_grade(rec, store_path);
+                os << "Recorded as the " << progress::mode_name(rec.mode) << " grade of module " << nn
+                   << " in " << store_path << ".\n";
+                if (module == 9) {
+                    progress::GateStatus g = progress::gate_status(9, store, p.lib_dir);
+                    os << "Milestone 04: " << (g.unlocked ? "unlocked: run ./tito milestone run 04" : "locked")
+                       << "\n";
+                    if (!g.unlocked)
+                        for (const auto& why : g.reasons) os << "  - " << why << "\n";
+                }
+            } catch (const std::exception& e) {
+                std::cerr << "tito: could not record the grade: " << e.what() << "\n";
+            }
+        }
+    }
+    return code;
+}
+
+}  // namespace tito

@@ -1,0 +1,261 @@
+// The tito command as a student and an instructor use it: grading module 01,
+// status, stubs check, usage errors and the milestone gate, all through the
+// real bin/tito-cli.
+#include "cli_helpers.hpp"
+
+#include "tinytorch/progress.hpp"
+#include "tinytorch/runtime.hpp"
+
+using namespace cli_test;
+namespace progress = tt::progress;
+
+namespace {
+
+std::string lib(int module, const char* variant) {
+    const tt::ModuleInfo& info = tt::module_info(module);
+    return std::string(TT_TEST_LIB_DIR) + "/tt_" + info.dir + "_" + variant + ".so";
+}
+
+progress::Json parse_json_file(const fs::path& p) {
+    std::string text = read_file(p);
+    INFO("results file " << p << ":\n" << text);
+    REQUIRE(!text.empty());
+    return progress::Json::parse(text);
+}
+
+}  // namespace
+
+TEST_CASE("grade 01 on the reference scores full marks and writes Gradescope JSON and JUnit", "[cli][grade]") {
+    REQUIRE(fs::exists(std::string(TT_TEST_BIN_DIR) + "/tt_grade_01"));
+    TempDir tmp;
+    fs::path store = tmp.path / "progress.json";
+    fs::path json = tmp.path / "results.json";
+    fs::path junit = tmp.path / "junit.xml";
+    Result r = run_tito({"grade", "01", "--impl", "reference", "--json", json.string(), "--junit",
+                         junit.string()},
+                        {{"TITO_PROGRESS", store.string()}});
+    INFO(r.out << r.err);
+    CHECK(r.code == 0);
+    progress::Json doc = parse_json_file(json);
+    REQUIRE(doc.find("score"));
+    REQUIRE(doc.find("max_score"));
+    CHECK(doc.find("max_score")->as_number() > 0);
+    CHECK(doc.find("score")->as_number() == doc.find("max_score")->as_number());
+    const progress::Json* tests = doc.find("tests");
+    REQUIRE(tests);
+    REQUIRE(tests->is_array());
+    REQUIRE(tests->size() > 0);
+    double sum = 0;
+    for (const progress::Json& t : tests->items()) {
+        CHECK(t.string_or("status", "") == "passed");
+        CHECK(!t.string_or("name", "").empty());
+        CHECK(t.find("output"));
+        CHECK(t.number_or("score", -1) == t.number_or("max_score", -2));
+        sum += t.number_or("max_score", 0);
+    }
+    CHECK(sum == doc.find("max_score")->as_number());
+    std::string xml = read_file(junit);
+    CHECK(contains(xml, "<testsuites"));
+    CHECK(contains(xml, "failures=\"0\""));
+    // Recorded in the store given by TITO_PROGRESS, as a reference grade.
+    progress::Store s = progress::load(store.string());
+    auto rec = s.find(1, progress::Mode::reference);
+    REQUIRE(rec);
+    CHECK(rec->passed_all);
+    CHECK(rec->score == doc.find("score")->as_number());
+}
+
+TEST_CASE("grade 01 on the student stubs: every case not implemented, score 0, no crash", "[cli][grade]") {
+    REQUIRE(fs::exists(lib(1, "student")));
+    TempDir tmp;
+    fs::path store = tmp.path / "progress.json";
+    fs::path json = tmp.path / "results.json";
+    Result r = run_tito({"grade", "01", "--impl", "student", "--json", json.string()},
+                        {{"TITO_PROGRESS", store.string()}});
+    INFO(r.out << r.err);
+    CHECK(r.code == 1);
+    CHECK_FALSE(r.signaled);
+    progress::Json doc = parse_json_file(json);
+    CHECK(doc.number_or("score", -1) == 0);
+    CHECK(doc.number_or("max_score", 0) > 0);
+    for (const progress::Json& t : doc.find("tests")->items()) {
+        INFO(t.string_or("name", "") << ": " << t.string_or("output", ""));
+        CHECK(t.string_or("status", "") == "failed");
+        CHECK(t.string_or("output", "").rfind("not implemented", 0) == 0);
+        CHECK_FALSE(contains(t.string_or("output", ""), "crashed"));
+    }
+    // The readable report explains what to do: the stub's message names the file.
+    CHECK(contains(r.out, "not implemented"));
+    CHECK(contains(r.out, "modules/01_tensor/student/"));
+    // Recorded (integrated: module 01 has nothing below it) with the library hash.
+    progress::Store s = progress::load(store.string());
+    auto rec = s.find(1, progress::Mode::integrated);
+    REQUIRE(rec);
+    CHECK_FALSE(rec->passed_all);
+    REQUIRE(rec->libraries.size() == 1);
+    CHECK(rec->libraries[0].hash == progress::hash_file(lib(1, "student")));
+}
+
+TEST_CASE("test 01 -k runs only the matching cases and explains them", "[cli][test]") {
+    TempDir tmp;
+    Result r = run_tito({"test", "01", "--impl", "reference", "-k", "MATMUL"},
+                        {{"TITO_PROGRESS", (tmp.path / "p.json").string()}});
+    INFO(r.out << r.err);
+    CHECK(r.code == 0);
+    CHECK(contains(r.out, "matmul"));
+    CHECK_FALSE(contains(r.out, "reshape"));
+    CHECK(contains(r.out, "✓"));
+    CHECK_FALSE(fs::exists(tmp.path / "p.json"));  // test records nothing
+}
+
+TEST_CASE("status lists the nine modules and the milestone gate without loading code", "[cli][status]") {
+    TempDir tmp;
+    Result r = run_tito({"status"}, {{"TITO_PROGRESS", (tmp.path / "p.json").string()}});
+    INFO(r.out << r.err);
+    CHECK(r.code == 0);
+    for (int m = 1; m <= 9; ++m) {
+        std::string row = progress::two_digits(m) + " " + tt::module_info(m).name;
+        INFO(row);
+        CHECK(contains(r.out, row));
+    }
+    CHECK(contains(r.out, "Milestone 04"));
+    CHECK(contains(r.out, "LOCKED"));
+    CHECK(contains(r.out, "./tito grade 09 --integrated"));
+}
+
+TEST_CASE("stubs check: the committed student files match the generator", "[cli][stubs]") {
+    Result r = run_tito({"stubs", "check"}, {});
+    INFO(r.out << r.err);
+    CHECK(r.code == 0);
+    CHECK(contains(r.out, "in sync"));
+}
+
+TEST_CASE("usage errors exit 2 with a hint", "[cli][usage]") {
+    TempDir tmp;
+    std::map<std::string, std::string> env = {{"TITO_PROGRESS", (tmp.path / "p.json").string()}};
+    const std::vector<std::vector<std::string>> bad = {
+        {},
+        {"frobnicate"},
+        {"test"},
+        {"test", "10"},
+        {"test", "ab"},
+        {"grade", "01", "--no-such-option"},
+        {"grade", "01", "--impl", "reference", "--integrated"},
+        {"--impl", "nonsense", "status"},
+        {"test", "01", "--impl", "01=maybe"},
+        {"stubs"},
+        {"stubs", "frobnicate"},
+        {"milestone", "run"},
+        {"milestone", "run", "05"},
+        {"milestone", "dance"},
+        {"test", "01", "--timeout", "0"},
+    };
+    for (const auto& args : bad) {
+        std::string line;
+        for (const auto& a : args) line += a + " ";
+        INFO("tito-cli " << line);
+        Result r = run_tito(args, env);
+        INFO(r.out << r.err);
+        CHECK(r.code == 2);
+        CHECK(contains(r.err + r.out, "--help"));
+    }
+    // --help everywhere exits 0 and shows the exit code table.
+    for (const std::vector<std::string>& args :
+         std::vector<std::vector<std::string>>{{"--help"}, {"test", "--help"}, {"grade", "--help"},
+                                               {"status", "--help"}, {"stubs", "check", "--help"},
+                                               {"stubs", "generate", "--help"}, {"milestone", "--help"},
+                                               {"help", "grade"}}) {
+        Result r = run_tito(args, env);
+        INFO(args[0]);
+        CHECK(r.code == 0);
+        CHECK(contains(r.out, "Exit codes"));
+    }
+}
+
+TEST_CASE("a module whose grader is not built is reported as not built yet", "[cli][test]") {
+    TempDir tmp;
+    // An empty bin dir of a fake build: copy tito-cli there.
+    fs::path bin = tmp.path / "build" / "bin";
+    fs::create_directories(bin);
+    fs::copy_file(tito_cli(), bin / "tito-cli");
+    Result r = run_tito({"test", "07"}, {{"TITO_PROGRESS", (tmp.path / "p.json").string()}},
+                        (bin / "tito-cli").string());
+    INFO(r.out << r.err);
+    CHECK(r.code == 3);
+    CHECK(contains(r.err, "not built yet"));
+    Result s = run_tito({"status"}, {{"TITO_PROGRESS", (tmp.path / "p.json").string()}},
+                        (bin / "tito-cli").string());
+    CHECK(s.code == 0);
+    CHECK(contains(s.out, "not built"));
+}
+
+TEST_CASE("a corrupt progress store is set aside with a warning, never a crash", "[cli][progress]") {
+    TempDir tmp;
+    fs::path store = tmp.path / "progress.json";
+    write_file(store, "{\"version\": 1, \"grades\": {\"09\": {\"integrated\": {\"score\": 5,");  // truncated
+    Result r = run_tito({"status"}, {{"TITO_PROGRESS", store.string()}});
+    INFO(r.out << r.err);
+    CHECK(r.code == 0);
+    CHECK(contains(r.err, "corrupt"));
+    CHECK_FALSE(fs::exists(store));
+    int aside = 0;
+    for (const auto& e : fs::directory_iterator(tmp.path)) {
+        if (e.path().filename().string().rfind("progress.json.corrupt-", 0) == 0) {
+            ++aside;
+            CHECK(read_file(e.path()).rfind("{\"version\": 1", 0) == 0);  // kept as it was
+        }
+    }
+    CHECK(aside == 1);
+    // Grading afterwards writes a fresh, valid store.
+    Result g = run_tito({"grade", "01", "--impl", "reference"}, {{"TITO_PROGRESS", store.string()}});
+    CHECK(g.code == 0);
+    CHECK_NOTHROW(progress::Json::parse(read_file(store)));
+}
+
+TEST_CASE("milestone gate: locked without a grade, unlocked by a fresh pass, stale after a rebuild", "[cli][gate]") {
+    TempDir tmp;
+    fs::path store = tmp.path / "progress.json";
+    // Stand-in student libraries (only their bytes matter to the gate).
+    fs::path libs = tmp.path / "lib";
+    for (int m = 1; m <= 9; ++m)
+        write_file(libs / fs::path(lib(m, "student")).filename(), "library " + std::to_string(m));
+    std::map<std::string, std::string> env = {{"TITO_PROGRESS", store.string()},
+                                              {"TITO_LIB_DIR", libs.string()}};
+
+    Result locked = run_tito({"milestone", "run", "04"}, env);
+    INFO(locked.out << locked.err);
+    CHECK(locked.code == 5);
+    CHECK(contains(locked.out, "has not been graded"));
+    CHECK(contains(locked.out, "./tito grade 09 --integrated"));
+
+    // Record what `tito grade 09 --integrated` records after a full pass.
+    tt::ImplChoice student;
+    student.fill(tt::Variant::student);
+    progress::GradeRecord rec;
+    rec.module = 9;
+    rec.mode = progress::classify(9, student);
+    REQUIRE(rec.mode == progress::Mode::integrated);
+    rec.score = rec.max_score = 40;
+    rec.cases = rec.passed = 12;
+    rec.passed_all = true;
+    rec.timestamp = progress::now_iso8601(&rec.time);
+    rec.impl = "student";
+    rec.libraries = progress::stamp_libraries(9, student, libs.string());
+    progress::record_grade(rec, store.string());
+
+    Result list = run_tito({"milestone", "list"}, env);
+    INFO(list.out << list.err);
+    CHECK(list.code == 0);
+    CHECK(contains(list.out, "UNLOCKED"));
+
+    // Rebuilding module 03 with different code makes the pass stale.
+    write_file(libs / fs::path(lib(3, "student")).filename(), "library 3, changed");
+    Result stale = run_tito({"milestone", "run", "04"}, env);
+    INFO(stale.out << stale.err);
+    CHECK(stale.code == 5);
+    CHECK(contains(stale.out, "module 03 (layers)"));
+    CHECK(contains(stale.out, "stale"));
+    Result status = run_tito({"status"}, env);
+    CHECK(contains(status.out, "STALE"));
+    CHECK(contains(status.out, "LOCKED"));
+}

@@ -1,0 +1,479 @@
+// The dataset readers: the shipped TinyDigits, IDX files and CIFAR-10 batches
+// generated here (raw, gzip, directory and .tar.gz), and every error path.
+#include <catch2/catch.hpp>
+#include <zlib.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "tinytorch/datasets.hpp"
+
+namespace fs = std::filesystem;
+using tt::data::DatasetError;
+using tt::data::ImageDataset;
+using Bytes = std::vector<uint8_t>;
+
+namespace {
+
+// A fresh directory under the system temp dir, removed at scope exit.
+struct TempDir {
+    fs::path path;
+    TempDir() {
+        std::random_device rd;
+        path = fs::temp_directory_path() / ("tt_datasets_test_" + std::to_string(rd()) + std::to_string(rd()));
+        fs::create_directories(path);
+    }
+    ~TempDir() {
+        std::error_code ec;
+        fs::remove_all(path, ec);
+    }
+    std::string operator/(const std::string& name) const { return (path / name).string(); }
+};
+
+void write_raw(const std::string& path, const Bytes& data) {
+    std::ofstream f(path, std::ios::binary);
+    f.write(reinterpret_cast<const char*>(data.data()), static_cast<std::streamsize>(data.size()));
+    REQUIRE(f.good());
+}
+
+void write_gz(const std::string& path, const Bytes& data) {
+    gzFile f = gzopen(path.c_str(), "wb");
+    REQUIRE(f != nullptr);
+    if (!data.empty()) REQUIRE(gzwrite(f, data.data(), static_cast<unsigned>(data.size())) == static_cast<int>(data.size()));
+    REQUIRE(gzclose(f) == Z_OK);
+}
+
+void put_be32(Bytes& b, uint32_t v) {
+    for (int s = 24; s >= 0; s -= 8) b.push_back(static_cast<uint8_t>(v >> s));
+}
+
+Bytes idx_images(uint32_t n, uint32_t h, uint32_t w, const Bytes& pixels) {
+    Bytes b;
+    put_be32(b, 0x803);
+    put_be32(b, n);
+    put_be32(b, h);
+    put_be32(b, w);
+    b.insert(b.end(), pixels.begin(), pixels.end());
+    return b;
+}
+
+Bytes idx_labels(const Bytes& labels) {
+    Bytes b;
+    put_be32(b, 0x801);
+    put_be32(b, static_cast<uint32_t>(labels.size()));
+    b.insert(b.end(), labels.begin(), labels.end());
+    return b;
+}
+
+// Run f, require a DatasetError whose message mentions every one of words.
+template <class F>
+void require_dataset_error(F f, const std::vector<std::string>& words) {
+    try {
+        f();
+    } catch (const DatasetError& e) {
+        std::string msg = e.what();
+        INFO("message: " << msg);
+        for (const std::string& w : words) {
+            INFO("should mention: " << w);
+            CHECK(msg.find(w) != std::string::npos);
+        }
+        return;
+    }
+    FAIL("expected a DatasetError");
+}
+
+// ---- CIFAR-10 generation ------------------------------------------------------
+
+// `records` CIFAR records whose label is (seed + i) % 10 and whose pixel j of
+// record i is (seed * 7 + i * 13 + j) % 256.
+Bytes cifar_batch(int records, int seed) {
+    Bytes b;
+    for (int i = 0; i < records; ++i) {
+        b.push_back(static_cast<uint8_t>((seed + i) % 10));
+        for (int j = 0; j < 3072; ++j) b.push_back(static_cast<uint8_t>((seed * 7 + i * 13 + j) % 256));
+    }
+    return b;
+}
+
+// One ustar header block for a regular file (or type given).
+Bytes tar_header(const std::string& name, uint64_t size, char type = '0') {
+    Bytes h(512, 0);
+    std::memcpy(h.data(), name.data(), std::min<size_t>(name.size(), 100));
+    std::snprintf(reinterpret_cast<char*>(h.data() + 100), 8, "%07o", 0644);
+    std::snprintf(reinterpret_cast<char*>(h.data() + 108), 8, "%07o", 0);
+    std::snprintf(reinterpret_cast<char*>(h.data() + 116), 8, "%07o", 0);
+    std::snprintf(reinterpret_cast<char*>(h.data() + 124), 12, "%011llo", static_cast<unsigned long long>(size));
+    std::snprintf(reinterpret_cast<char*>(h.data() + 136), 12, "%011o", 0);
+    h[156] = static_cast<uint8_t>(type);
+    std::memcpy(h.data() + 257, "ustar", 6);  // "ustar\0"
+    h[263] = '0';
+    h[264] = '0';
+    std::memset(h.data() + 148, ' ', 8);
+    unsigned sum = 0;
+    for (uint8_t c : h) sum += c;
+    std::snprintf(reinterpret_cast<char*>(h.data() + 148), 8, "%06o", sum);
+    h[155] = ' ';
+    return h;
+}
+
+struct TarEntry {
+    std::string name;
+    Bytes data;
+    char type = '0';
+};
+
+Bytes make_tar(const std::vector<TarEntry>& entries) {
+    Bytes t;
+    for (const TarEntry& e : entries) {
+        Bytes h = tar_header(e.name, e.data.size(), e.type);
+        t.insert(t.end(), h.begin(), h.end());
+        t.insert(t.end(), e.data.begin(), e.data.end());
+        t.resize((t.size() + 511) / 512 * 512, 0);
+    }
+    t.resize(t.size() + 1024, 0);  // two zero blocks end the archive
+    return t;
+}
+
+// Check image r of ds against record r of cifar_batch(_, seed) (r local to that batch).
+void check_cifar_record(const ImageDataset& ds, int64_t index, int r, int seed) {
+    INFO("image " << index);
+    REQUIRE(ds.labels[static_cast<size_t>(index)] == static_cast<float>((seed + r) % 10));
+    const float* img = ds.image(index);
+    for (int j : {0, 1, 1023, 1024, 2048, 3071}) {
+        float expected = static_cast<float>((seed * 7 + r * 13 + j) % 256) / 255.0f;
+        REQUIRE(img[j] == Approx(expected).margin(1e-7));
+    }
+}
+
+// A cifar-10-batches-bin directory of small batches: data_batch_k has k+1
+// records (seed k), test_batch 3 records (seed 50).
+void write_cifar_dir(const fs::path& dir) {
+    fs::create_directories(dir);
+    for (int k = 1; k <= 5; ++k) write_raw((dir / ("data_batch_" + std::to_string(k) + ".bin")).string(), cifar_batch(k + 1, k));
+    write_raw((dir / "test_batch.bin").string(), cifar_batch(3, 50));
+    write_raw((dir / "batches.meta.txt").string(), Bytes{'a', '\n'});
+}
+
+void check_cifar_train(const ImageDataset& ds) {
+    REQUIRE(ds.count == 2 + 3 + 4 + 5 + 6);
+    REQUIRE(ds.channels == 3);
+    REQUIRE(ds.height == 32);
+    REQUIRE(ds.width == 32);
+    REQUIRE(ds.num_classes == 10);
+    REQUIRE(ds.class_names.size() == 10);
+    CHECK(ds.class_names[0] == "airplane");
+    CHECK(ds.class_names[9] == "truck");
+    REQUIRE(ds.images.size() == static_cast<size_t>(ds.count * 3072));
+    REQUIRE(ds.labels.size() == static_cast<size_t>(ds.count));
+    // batches in order 1..5, records in file order
+    int64_t index = 0;
+    for (int k = 1; k <= 5; ++k)
+        for (int r = 0; r <= k; ++r) check_cifar_record(ds, index++, r, k);
+}
+
+void check_cifar_test(const ImageDataset& ds) {
+    REQUIRE(ds.count == 3);
+    for (int r = 0; r < 3; ++r) check_cifar_record(ds, r, r, 50);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- TinyDigits
+
+TEST_CASE("the shipped TinyDigits has 1000 train and 200 test images, balanced, in [0, 1]") {
+    for (bool train : {true, false}) {
+        ImageDataset ds = tt::data::load_tinydigits("", train);
+        const int64_t n = train ? 1000 : 200;
+        INFO(ds.name);
+        REQUIRE(ds.count == n);
+        REQUIRE(ds.channels == 1);
+        REQUIRE(ds.height == 8);
+        REQUIRE(ds.width == 8);
+        REQUIRE(ds.num_classes == 10);
+        REQUIRE(ds.images.size() == static_cast<size_t>(n * 64));
+        REQUIRE(ds.labels.size() == static_cast<size_t>(n));
+        CHECK(ds.name.find("TinyDigits") != std::string::npos);
+        int per_class[10] = {0};
+        for (float l : ds.labels) {
+            REQUIRE(l == std::floor(l));
+            REQUIRE(l >= 0.0f);
+            REQUIRE(l <= 9.0f);
+            per_class[static_cast<int>(l)]++;
+        }
+        for (int c = 0; c < 10; ++c) CHECK(per_class[c] == (train ? 100 : 20));
+        float lo = *std::min_element(ds.images.begin(), ds.images.end());
+        float hi = *std::max_element(ds.images.begin(), ds.images.end());
+        CHECK(lo == 0.0f);
+        CHECK(hi == 1.0f);  // 16 / 16 occurs
+        // pixel values are multiples of 1/16
+        for (float v : ds.images) REQUIRE(v * 16.0f == std::round(v * 16.0f));
+    }
+    // the explicit directory gives the same data
+    ImageDataset a = tt::data::load_tinydigits(tt::data::default_tinydigits_dir(), false);
+    ImageDataset b = tt::data::load_tinydigits(TT_TEST_SOURCE_DIR "/datasets/tinydigits", false);
+    CHECK(a.images == b.images);
+    CHECK(a.labels == b.labels);
+}
+
+TEST_CASE("a missing TinyDigits directory says where the files belong") {
+    TempDir tmp;
+    require_dataset_error([&] { tt::data::load_tinydigits(tmp / "nowhere", true); },
+                          {"TinyDigits", "nowhere", "datasets/tinydigits"});
+    require_dataset_error([&] { tt::data::load_tinydigits(tmp.path.string(), false); },
+                          {"test-images-idx3-ubyte.gz", tmp.path.string()});
+}
+
+// ---------------------------------------------------------------- IDX
+
+TEST_CASE("IDX files are read gzip-compressed and raw, scaled by pixel_max") {
+    TempDir tmp;
+    Bytes pixels;
+    for (int i = 0; i < 3 * 2 * 4; ++i) pixels.push_back(static_cast<uint8_t>(i * 10));
+    Bytes images = idx_images(3, 2, 4, pixels);
+    Bytes labels = idx_labels({2, 0, 9});
+    write_gz(tmp / "img.gz", images);
+    write_gz(tmp / "lbl.gz", labels);
+    write_raw(tmp / "img.raw", images);
+    write_raw(tmp / "lbl.raw", labels);
+    for (auto [img, lbl] : {std::pair{"img.gz", "lbl.gz"}, std::pair{"img.raw", "lbl.raw"}, std::pair{"img.gz", "lbl.raw"}}) {
+        INFO(img << " + " << lbl);
+        ImageDataset ds = tt::data::read_idx_images_labels(tmp / img, tmp / lbl, 255.0f);
+        REQUIRE(ds.count == 3);
+        REQUIRE(ds.channels == 1);
+        REQUIRE(ds.height == 2);
+        REQUIRE(ds.width == 4);
+        REQUIRE(ds.images.size() == 24);
+        for (int i = 0; i < 24; ++i) REQUIRE(ds.images[static_cast<size_t>(i)] == Approx(i * 10 / 255.0).margin(1e-7));
+        REQUIRE(ds.labels == std::vector<float>{2, 0, 9});
+    }
+}
+
+TEST_CASE("MNIST and Fashion-MNIST loaders use the standard file names") {
+    TempDir tmp;
+    Bytes px(2 * 28 * 28, 255);
+    px[0] = 0;
+    write_gz(tmp / "train-images-idx3-ubyte.gz", idx_images(2, 28, 28, px));
+    write_gz(tmp / "train-labels-idx1-ubyte.gz", idx_labels({7, 3}));
+    // the test split uncompressed: accepted too
+    write_raw(tmp / "t10k-images-idx3-ubyte", idx_images(2, 28, 28, px));
+    write_raw(tmp / "t10k-labels-idx1-ubyte", idx_labels({1, 1}));
+    ImageDataset tr = tt::data::load_fashion_mnist(tmp.path.string(), true);
+    CHECK(tr.count == 2);
+    CHECK(tr.height == 28);
+    CHECK(tr.images[0] == 0.0f);
+    CHECK(tr.images[1] == 1.0f);
+    CHECK(tr.labels == std::vector<float>{7, 3});
+    CHECK(tr.class_names.at(9) == "Ankle boot");
+    CHECK(tr.name.find("Fashion-MNIST") != std::string::npos);
+    ImageDataset te = tt::data::load_mnist(tmp.path.string(), false);
+    CHECK(te.count == 2);
+    CHECK(te.labels == std::vector<float>{1, 1});
+    CHECK(te.class_names.at(3) == "3");
+
+    TempDir empty;
+    require_dataset_error([&] { tt::data::load_fashion_mnist(empty.path.string(), true); },
+                          {"Fashion-MNIST", "train-images-idx3-ubyte.gz", "dataset-fashion-mnist"});
+    require_dataset_error([&] { tt::data::load_mnist(empty.path.string(), false); },
+                          {"MNIST", "t10k-images-idx3-ubyte.gz"});
+}
+
+TEST_CASE("Debian's Fashion-MNIST reads when installed", "[.system]") {
+    // Hidden by default (needs `apt-get install dataset-fashion-mnist`); run with [.system].
+    if (!fs::exists("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz")) return;
+    ImageDataset te = tt::data::load_fashion_mnist("", false);
+    CHECK(te.count == 10000);
+    CHECK(te.height == 28);
+    ImageDataset tr = tt::data::load_fashion_mnist("", true);
+    CHECK(tr.count == 60000);
+}
+
+TEST_CASE("IDX errors: bad magic, truncated, over-long, label out of range, count mismatch, pixel range") {
+    TempDir tmp;
+    Bytes pixels(2 * 3 * 3, 5);
+    write_gz(tmp / "img.gz", idx_images(2, 3, 3, pixels));
+    write_gz(tmp / "lbl.gz", idx_labels({1, 2}));
+    REQUIRE(tt::data::read_idx_images_labels(tmp / "img.gz", tmp / "lbl.gz", 16.0f).count == 2);
+
+    SECTION("bad magic") {
+        Bytes bad = idx_images(2, 3, 3, pixels);
+        bad[3] = 0x04;  // 0x804
+        write_gz(tmp / "bad.gz", bad);
+        require_dataset_error([&] { tt::data::read_idx_images_labels(tmp / "bad.gz", tmp / "lbl.gz", 16.0f); },
+                              {"bad.gz", "magic", "0x00000804", "0x00000803"});
+        // image and label paths swapped
+        require_dataset_error([&] { tt::data::read_idx_images_labels(tmp / "lbl.gz", tmp / "img.gz", 16.0f); },
+                              {"magic", "swapped"});
+        // compressed twice
+        Bytes gz;
+        {
+            write_gz(tmp / "once.gz", idx_images(2, 3, 3, pixels));
+            std::ifstream f(tmp / "once.gz", std::ios::binary);
+            gz.assign(std::istreambuf_iterator<char>(f), {});
+        }
+        write_gz(tmp / "twice.gz", gz);
+        require_dataset_error([&] { tt::data::read_idx_images_labels(tmp / "twice.gz", tmp / "lbl.gz", 16.0f); },
+                              {"compressed twice"});
+    }
+    SECTION("truncated data names expected and actual bytes") {
+        Bytes cut = idx_images(2, 3, 3, pixels);
+        cut.resize(cut.size() - 5);  // 16 + 18 = 34 expected, 29 present
+        write_raw(tmp / "cut.raw", cut);
+        require_dataset_error([&] { tt::data::read_idx_images_labels(tmp / "cut.raw", tmp / "lbl.gz", 16.0f); },
+                              {"cut.raw", "truncated", "expected 34", "got 29"});
+        write_raw(tmp / "hdr.raw", Bytes{0, 0, 8, 3, 0, 0});
+        require_dataset_error([&] { tt::data::read_idx_images_labels(tmp / "hdr.raw", tmp / "lbl.gz", 16.0f); },
+                              {"truncated"});
+        write_gz(tmp / "cut.gz", cut);
+        require_dataset_error([&] { tt::data::read_idx_images_labels(tmp / "cut.gz", tmp / "lbl.gz", 16.0f); },
+                              {"expected 34", "got 29"});
+    }
+    SECTION("a gzip stream cut short is reported") {
+        std::ifstream f(tmp / "img.gz", std::ios::binary);
+        Bytes gz(std::istreambuf_iterator<char>(f), {});
+        gz.resize(gz.size() - 12);  // drop part of the deflate data and the trailer
+        write_raw(tmp / "cutgz.gz", gz);
+        require_dataset_error([&] { tt::data::read_idx_images_labels(tmp / "cutgz.gz", tmp / "lbl.gz", 16.0f); },
+                              {"cutgz.gz"});
+    }
+    SECTION("over-long file") {
+        Bytes longer = idx_labels({1, 2});
+        longer.push_back(3);
+        write_raw(tmp / "long.raw", longer);
+        require_dataset_error([&] { tt::data::read_idx_images_labels(tmp / "img.gz", tmp / "long.raw", 16.0f); },
+                              {"long.raw", "longer", "expected 10", "got 11"});
+    }
+    SECTION("label out of range") {
+        write_gz(tmp / "lbl10.gz", idx_labels({1, 10}));
+        require_dataset_error([&] { tt::data::read_idx_images_labels(tmp / "img.gz", tmp / "lbl10.gz", 16.0f); },
+                              {"lbl10.gz", "label 10", "index 1", "0..9"});
+    }
+    SECTION("image and label counts differ") {
+        write_gz(tmp / "lbl3.gz", idx_labels({1, 2, 3}));
+        require_dataset_error([&] { tt::data::read_idx_images_labels(tmp / "img.gz", tmp / "lbl3.gz", 16.0f); },
+                              {"2 images", "3 labels"});
+    }
+    SECTION("pixel above pixel_max") {
+        Bytes hot = pixels;
+        hot[4] = 17;
+        write_gz(tmp / "hot.gz", idx_images(2, 3, 3, hot));
+        require_dataset_error([&] { tt::data::read_idx_images_labels(tmp / "hot.gz", tmp / "lbl.gz", 16.0f); },
+                              {"pixel value 17", "16"});
+    }
+    SECTION("missing file") {
+        require_dataset_error([&] { tt::data::read_idx_images_labels(tmp / "none.gz", tmp / "lbl.gz", 16.0f); },
+                              {"none.gz", "not found"});
+    }
+}
+
+// ---------------------------------------------------------------- CIFAR-10
+
+TEST_CASE("CIFAR-10 batches read from cifar-10-batches-bin/ or its parent") {
+    TempDir tmp;
+    fs::path dir = tmp.path / "cifar-10-batches-bin";
+    write_cifar_dir(dir);
+    check_cifar_train(tt::data::load_cifar10(dir.string(), true));
+    check_cifar_test(tt::data::load_cifar10(dir.string(), false));
+    check_cifar_test(tt::data::load_cifar10(tmp.path.string(), false));  // the parent
+    ImageDataset te = tt::data::load_cifar10(dir.string(), false);
+    CHECK(te.name == "CIFAR-10 (test)");
+    for (float v : te.images) REQUIRE((v >= 0.0f && v <= 1.0f));
+}
+
+TEST_CASE("CIFAR-10 reads straight from a .tar.gz, with other entries around") {
+    TempDir tmp;
+    std::vector<TarEntry> entries = {{"cifar-10-batches-bin/", {}, '5'},
+                                     {"cifar-10-batches-bin/data_batch_4.bin", cifar_batch(5, 4)},
+                                     {"cifar-10-batches-bin/readme.html", Bytes(700, 'x')},
+                                     {"cifar-10-batches-bin/test_batch.bin", cifar_batch(3, 50)},
+                                     {"cifar-10-batches-bin/data_batch_3.bin", cifar_batch(4, 3)},
+                                     {"cifar-10-batches-bin/batches.meta.txt", Bytes{'c', 'a', 't', '\n'}},
+                                     {"cifar-10-batches-bin/data_batch_2.bin", cifar_batch(3, 2)},
+                                     {"cifar-10-batches-bin/data_batch_5.bin", cifar_batch(6, 5)},
+                                     {"cifar-10-batches-bin/data_batch_1.bin", cifar_batch(2, 1)}};
+    write_gz(tmp / "cifar-10-binary.tar.gz", make_tar(entries));
+    check_cifar_train(tt::data::load_cifar10(tmp / "cifar-10-binary.tar.gz", true));
+    check_cifar_test(tt::data::load_cifar10(tmp / "cifar-10-binary.tar.gz", false));
+    // a directory holding the .tar.gz
+    check_cifar_test(tt::data::load_cifar10(tmp.path.string(), false));
+    // an uncompressed tar also works (zlib passes it through)
+    write_raw(tmp / "plain.tar", make_tar(entries));
+    check_cifar_test(tt::data::load_cifar10(tmp / "plain.tar", false));
+}
+
+TEST_CASE("CIFAR-10 errors: missing path with the URL, incomplete, truncated, bad label, not a tar") {
+    TempDir tmp;
+    require_dataset_error([&] { tt::data::load_cifar10(tmp / "nothing-here", true); },
+                          {"nothing-here", "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz", "--data"});
+    require_dataset_error([&] { tt::data::load_cifar10("", true); }, {tt::data::kCifar10Url});
+    // a directory without CIFAR
+    require_dataset_error([&] { tt::data::load_cifar10(tmp.path.string(), true); },
+                          {tmp.path.string(), tt::data::kCifar10Url});
+
+    fs::path dir = tmp.path / "cifar-10-batches-bin";
+    write_cifar_dir(dir);
+    SECTION("a batch file is missing") {
+        fs::remove(dir / "data_batch_3.bin");
+        require_dataset_error([&] { tt::data::load_cifar10(dir.string(), true); }, {"data_batch_3.bin", "missing"});
+        check_cifar_test(tt::data::load_cifar10(dir.string(), false));  // the test split is still fine
+    }
+    SECTION("a truncated batch") {
+        Bytes b = cifar_batch(3, 50);
+        b.resize(b.size() - 100);
+        write_raw((dir / "test_batch.bin").string(), b);
+        require_dataset_error([&] { tt::data::load_cifar10(dir.string(), false); },
+                              {"test_batch.bin", "3073", "truncated"});
+    }
+    SECTION("a label out of range") {
+        Bytes b = cifar_batch(3, 50);
+        b[3073] = 12;
+        write_raw((dir / "test_batch.bin").string(), b);
+        require_dataset_error([&] { tt::data::load_cifar10(dir.string(), false); }, {"label 12", "record 1"});
+    }
+    SECTION("an archive without the wanted batch") {
+        write_gz(tmp / "partial.tar.gz", make_tar({{"cifar-10-batches-py/test_batch", cifar_batch(1, 1)}}));
+        require_dataset_error([&] { tt::data::load_cifar10(tmp / "partial.tar.gz", false); },
+                              {"test_batch.bin", "binary version"});
+    }
+    SECTION("an archive cut short") {
+        Bytes tar = make_tar({{"cifar-10-batches-bin/test_batch.bin", cifar_batch(3, 50)}});
+        tar.resize(512 + 4000);
+        write_gz(tmp / "cut.tar.gz", tar);
+        require_dataset_error([&] { tt::data::load_cifar10(tmp / "cut.tar.gz", false); }, {"truncated"});
+    }
+    SECTION("a file that is not a tar") {
+        write_gz(tmp / "junk.tar.gz", Bytes(2000, 'j'));
+        require_dataset_error([&] { tt::data::load_cifar10(tmp / "junk.tar.gz", false); }, {"not a tar"});
+    }
+}
+
+TEST_CASE("find_cifar10: an explicit path, then TINYTORCH_DATA, then <repo>/datasets/cifar10") {
+    TempDir tmp;
+    // explicit: returned when it exists, never replaced by another candidate
+    CHECK(tt::data::find_cifar10(tmp.path.string()) == tmp.path.string());
+    CHECK(tt::data::find_cifar10(tmp / "missing").empty());
+    CHECK(tt::data::cifar10_candidates(tmp / "x") == std::vector<std::string>{tmp / "x"});
+
+    const char* old = std::getenv("TINYTORCH_DATA");
+    std::string saved = old ? old : "";
+    setenv("TINYTORCH_DATA", tmp.path.c_str(), 1);
+    auto cands = tt::data::cifar10_candidates("");
+    REQUIRE(cands.size() == 3);
+    CHECK(cands[0] == tmp / "cifar10");
+    CHECK(cands[1] == tmp.path.string());
+    CHECK(cands[2] == std::string(TT_TEST_SOURCE_DIR) + "/datasets/cifar10");
+    // TINYTORCH_DATA/cifar10 holding the extracted batches is found
+    write_cifar_dir(tmp.path / "cifar10" / "cifar-10-batches-bin");
+    CHECK(tt::data::find_cifar10("") == tmp / "cifar10");
+    check_cifar_test(tt::data::load_cifar10(tt::data::find_cifar10(""), false));
+    if (old) setenv("TINYTORCH_DATA", saved.c_str(), 1);
+    else unsetenv("TINYTORCH_DATA");
+
+    CHECK(tt::data::cifar10_instructions().find(tt::data::kCifar10Url) != std::string::npos);
+}
