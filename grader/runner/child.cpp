@@ -2,6 +2,8 @@
 #include "child.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <mutex>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -64,6 +66,55 @@ void set_limit(int resource, rlim_t soft, rlim_t hard) {
     lim.rlim_max = hard;
     setrlimit(resource, &lim);
 }
+
+// Children in their own sessions do not get the terminal's Ctrl-C: when tito
+// is interrupted it kills the process groups still running, then dies of the
+// same signal. Slots are lock-free so the handler may read them.
+constexpr int kSlots = 256;
+std::atomic<pid_t> g_running[kSlots];
+
+void kill_running_and_die(int sig) {
+    for (auto& slot : g_running) {
+        pid_t pid = slot.load();
+        if (pid > 0) kill(-pid, SIGKILL);
+    }
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+void install_interrupt_handlers() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        for (int sig : {SIGINT, SIGTERM, SIGHUP}) {
+            struct sigaction sa {};
+            sa.sa_handler = kill_running_and_die;
+            sigemptyset(&sa.sa_mask);
+            sigaction(sig, &sa, nullptr);
+        }
+    });
+}
+
+// Registers a running child for the handler while in scope.
+class RunningSlot {
+public:
+    explicit RunningSlot(pid_t pid) {
+        for (int i = 0; i < kSlots; ++i) {
+            pid_t expected = 0;
+            if (g_running[i].compare_exchange_strong(expected, pid)) {
+                index_ = i;
+                return;
+            }
+        }
+    }
+    ~RunningSlot() {
+        if (index_ >= 0) g_running[index_].store(0);
+    }
+    RunningSlot(const RunningSlot&) = delete;
+    RunningSlot& operator=(const RunningSlot&) = delete;
+
+private:
+    int index_ = -1;
+};
 
 }  // namespace
 
@@ -128,6 +179,7 @@ ChildResult run_child(const std::vector<std::string>& argv,
         return result;
     }
     int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    install_interrupt_handlers();
 
     auto start = std::chrono::steady_clock::now();
     pid_t pid = fork();
@@ -176,6 +228,7 @@ ChildResult run_child(const std::vector<std::string>& argv,
         return result;
     }
     result.started = true;
+    RunningSlot slot(pid);
 
     Capture out(limits.capture_bytes), err(limits.capture_bytes);
     struct pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};

@@ -169,9 +169,11 @@ std::vector<TestCaseEntry> list_cases(const RunSettings& rs) {
 
 // ---------------------------------------------------------------- one case
 
+// The loader's tt::LoadError says "could not load module library ..."; a
+// checkpoint or data file that cannot be loaded is an ordinary failure.
 bool is_load_error_text(const std::string& s) {
-    return s.find("LoadError") != std::string::npos || contains_icase(s, "could not load") ||
-           contains_icase(s, "cannot load");
+    return s.find("LoadError") != std::string::npos || contains_icase(s, "could not load module") ||
+           contains_icase(s, "cannot load module");
 }
 
 bool is_not_implemented_text(const std::string& s) {
@@ -279,13 +281,13 @@ CaseResult run_case(const RunSettings& rs, const TestCaseEntry& test, size_t ind
     } else if (is_load_error_text(ftext) || (!cc.finished && is_load_error_text(stderr_all))) {
         res.outcome = Outcome::load_error;
         std::string src = is_load_error_text(ftext) ? ftext : stderr_all;
-        res.reason = "load error: " + line_with(src, "load");
+        res.reason = line_with(src, "load");
         add_failures(1);
     } else if (cc.finished && is_not_implemented_text(ftext)) {
         res.outcome = Outcome::not_implemented;
         std::string line = line_with(ftext, "not implemented yet");
         if (line.find("not implemented yet") == std::string::npos) line = line_with(ftext, "NOT_IMPLEMENTED");
-        res.reason = "not implemented: " + line;
+        res.reason = line;
     } else if (cc.finished) {
         res.outcome = Outcome::failed;
         res.reason = "failed";
@@ -362,7 +364,8 @@ std::string describe_choice(int module, const tt::ImplChoice& choice) {
     std::string nn = two_digits(module);
     switch (progress::classify(module, choice)) {
         case progress::Mode::isolated: return "isolated: your module " + nn + " on the reference modules below it";
-        case progress::Mode::integrated: return "integrated: your own modules 01-" + nn;
+        case progress::Mode::integrated:
+            return module == 1 ? "your module 01" : "integrated: your own modules 01-" + nn;
         case progress::Mode::reference: return "the REFERENCE implementation (not your code)";
         case progress::Mode::custom: return "a custom mix of student and reference modules";
     }
@@ -527,8 +530,9 @@ int cmd_test(const std::vector<std::string>& args, bool grade) {
         add("filter,k", po::value<std::vector<std::string>>(),
             "run only the cases whose name contains this text (case-insensitive; repeatable)");
     add("timeout", po::value<double>()->default_value(10), "wall-clock seconds per test case");
-    add("memory", po::value<long>()->default_value(4096),
-        "address-space limit per test case in MiB (0: none; always off when TITO_SANITIZE is set)");
+    add("memory", po::value<long>()->default_value(-1, "auto"),
+        "address-space limit per test case in MiB (auto: 4096, or 256 per CPU core when more;\n"
+        "0: none; always off when TITO_SANITIZE is set)");
     add("jobs,j", po::value<int>()->default_value(1), "test cases to run at the same time");
     if (grade) {
         add("json", po::value<std::string>(), "write Gradescope results.json here ('-': stdout)");
@@ -591,6 +595,10 @@ int cmd_test(const std::vector<std::string>& args, bool grade) {
     rs.limits.timeout_s = vm["timeout"].as<double>();
     if (!(rs.limits.timeout_s > 0)) throw UsageError{"--timeout must be positive", command};
     long memory = vm["memory"].as<long>();
+    if (memory < 0 && vm["memory"].defaulted()) {
+        // Thread stacks and BLAS buffers reserve address space per core.
+        memory = std::max(4096L, 256L * std::max(1L, sysconf(_SC_NPROCESSORS_ONLN)));
+    }
     if (memory < 0) throw UsageError{"--memory must be 0 or more", command};
     const char* sanitize = std::getenv("TITO_SANITIZE");
     bool sanitized = sanitize && *sanitize && std::string(sanitize) != "0";

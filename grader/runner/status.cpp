@@ -21,6 +21,7 @@ std::string ago(int64_t t) {
     int64_t d = static_cast<int64_t>(std::time(nullptr)) - t;
     if (t <= 0) return "";
     if (d < 0) d = 0;
+    if (d < 10) return "just now";
     if (d < 90) return std::to_string(d) + " s ago";
     if (d < 90 * 60) return std::to_string(d / 60) + " min ago";
     if (d < 36 * 3600) return std::to_string(d / 3600) + " h ago";

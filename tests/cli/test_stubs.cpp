@@ -42,7 +42,7 @@ static tt_status add(const tt_tensor* a, const tt_tensor* b, tt_tensor** out) {
     // TODO: compute the broadcast shape, create *out, fill every element.
     // HINT: map each output index back to a and b
     //   with stride 0 on "stretched" axes.
-    return TT_NOT_IMPLEMENTED("map each output index back to a and b with stride 0 on \"stretched\" axes.");
+    return TT_NOT_IMPLEMENTED_YET("map each output index back to a and b with stride 0 on \"stretched\" axes.");
     TT_GUARD_END
 }
 

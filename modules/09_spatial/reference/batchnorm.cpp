@@ -43,48 +43,34 @@ static void require_vector(const char* function, const tt_tensor* t, const char*
 }
 
 // BEGIN SOLUTION: remove
-// Sums over n floats of (v - shift) and (v - shift)^2, 16 lanes at a time so
-// the compiler vectorises it (a single float accumulator would not be: float
-// addition is not associative). Shifting by a value near the mean keeps the
-// one-pass variance sum((v-shift)^2)/M - (sum(v-shift)/M)^2 accurate.
+// Sums over n floats of (v - shift) and (v - shift)^2. Shifting by a value
+// near the mean keeps the one-pass variance sum((v-shift)^2)/M - mean(v-shift)^2
+// accurate. `omp simd reduction` lets the compiler keep several partial sums
+// in one vector register (float addition is not associative, so without it
+// the loop stays scalar); the flag -fopenmp-simd enables it, no OpenMP runtime.
 static void shifted_sums(const float* v, int64_t n, float shift, double* s1, double* s2) {
-    float a[16] = {}, b[16] = {};
-    int64_t i = 0;
-    for (; i + 16 <= n; i += 16)
-        for (int j = 0; j < 16; ++j) {
-            const float d = v[i + j] - shift;
-            a[j] += d;
-            b[j] += d * d;
-        }
-    for (; i < n; ++i) {
+    float a = 0.0f, b = 0.0f;
+#pragma omp simd reduction(+ : a, b)
+    for (int64_t i = 0; i < n; ++i) {
         const float d = v[i] - shift;
-        a[0] += d;
-        b[0] += d * d;
+        a += d;
+        b += d * d;
     }
-    double sa = 0.0, sb = 0.0;
-    for (int j = 0; j < 16; ++j) sa += a[j], sb += b[j];
-    *s1 += sa;
-    *s2 += sb;
+    *s1 += a;
+    *s2 += b;
 }
 
 // Sums over n values of dy and of dy * (x - mean).
 static void grad_sums(const float* dy, const float* x, int64_t n, float mean, double* sdy,
                       double* sdyx) {
-    float a[16] = {}, b[16] = {};
-    int64_t i = 0;
-    for (; i + 16 <= n; i += 16)
-        for (int j = 0; j < 16; ++j) {
-            a[j] += dy[i + j];
-            b[j] += dy[i + j] * (x[i + j] - mean);
-        }
-    for (; i < n; ++i) {
-        a[0] += dy[i];
-        b[0] += dy[i] * (x[i] - mean);
+    float a = 0.0f, b = 0.0f;
+#pragma omp simd reduction(+ : a, b)
+    for (int64_t i = 0; i < n; ++i) {
+        a += dy[i];
+        b += dy[i] * (x[i] - mean);
     }
-    double sa = 0.0, sb = 0.0;
-    for (int j = 0; j < 16; ++j) sa += a[j], sb += b[j];
-    *sdy += sa;
-    *sdyx += sb;
+    *sdy += a;
+    *sdyx += b;
 }
 // END SOLUTION
 

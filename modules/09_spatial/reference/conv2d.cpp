@@ -15,7 +15,7 @@
 // output position sees as a column of a matrix
 //   cols [K, N*P]     K = C*KH*KW (one row per (c, kh, kw)), P = OH*OW,
 //                     column n*P + oh*OW + ow holds the patch of (n, oh, ow)
-// and the whole convolution of the batch becomes ONE matrix product:
+// and the convolution of the batch becomes ONE matrix product (GEMM):
 //   prod [O, N*P] = weight [O, K] x cols [K, N*P]
 // which the BLAS runs near the machine's peak. prod is then scattered into
 // out [N, O, P] (adding the bias on the way).
@@ -28,17 +28,15 @@
 //                       overlapping patches receive the sum);
 //   d bias[o]         = sum over n, oh, ow of dY[n, o, oh, ow].
 //
-// How the work is organised (speed matters: convolutions are most of a CNN's
-// training time). The batch is cut into chunks of a few images, sized so one
-// chunk's columns (and the GEMM's output) stay in the core's cache, and the
-// chunks are dealt to `lanes`, one per thread of the core's pool
-// (host->parallel_for). Each lane runs im2col, the GEMM and the scatter of its
-// own chunks from start to end, so the data a lane writes is still in its
-// cache when it reads it back, and the threads never wait on each other inside
-// a layer. host->sgemm called from inside a parallel_for body runs on that
-// thread alone (the core splits a GEMM over the pool only when it is called
-// from outside one), so lanes and BLAS never fight over the cores.
-//
+// How the work is organised (convolutions are most of a CNN's training time):
+//   - a big batch is processed in chunks of images, so the column matrix of a
+//     chunk (a few MiB) stays in cache between im2col writing it and the GEMM
+//     reading it, instead of streaming the whole batch's columns through memory;
+//   - the GEMM is called from the top level, never from inside a parallel_for
+//     body: the core gives it all the threads (the BLAS runs its own);
+//   - the work around the GEMM (im2col, col2im, the scatter into out) is spread
+//     over the core's thread pool with host->parallel_for, each task owning
+//     whole planes so no two threads ever write the same float.
 // The columns are rebuilt in backward rather than kept from forward: the ABI
 // passes only x, weight and grad to the backward rule.
 #include <algorithm>
@@ -107,44 +105,17 @@ static ConvGeom conv_geometry(const char* function, const tt_tensor* x, const tt
 }
 
 // BEGIN SOLUTION: remove
-// How a batch is split: `lanes` run in parallel; lane l takes images
-// [l*N/lanes, (l+1)*N/lanes) and processes them `chunk` images at a time.
-struct Plan {
-    int64_t lanes, chunk;
-    int64_t first(int64_t lane, int64_t N) const { return lane * N / lanes; }
-};
-
-static Plan plan_for(const ConvGeom& g) {
-    // About 128K floats (512 KiB) of columns per chunk: big enough for an
-    // efficient GEMM, small enough to stay in a core's L2 cache with the rest.
+// Images per chunk: about 256K floats (1 MiB) of columns, enough for an
+// efficient GEMM, small enough to stay in cache.
+static int64_t chunk_images(const ConvGeom& g) {
     static const int64_t budget = [] {
-        const char* e = std::getenv("TT_CONV_CHUNK_FLOATS");
-        return e != nullptr && std::atoll(e) > 0 ? std::atoll(e) : int64_t(1) << 17;
+        const char* e = std::getenv("TT_CONV_CHUNK_FLOATS");  // for tuning experiments
+        return e != nullptr && std::atoll(e) > 0 ? std::atoll(e) : int64_t(1) << 18;
     }();
     const int64_t per_image = std::max<int64_t>(1, g.K() * g.P());
-    const int64_t N = std::max<int64_t>(1, g.N);
-    int64_t chunk = std::min(N, std::max<int64_t>(1, budget / per_image));
-    const int64_t threads = std::max<int32_t>(1, ttm::host()->num_threads());
-    // One lane per thread when there are at least two chunks of work; a
-    // smaller job runs on the calling thread (waking threads would cost more).
-    const int64_t lanes = std::min(threads, (N + chunk - 1) / chunk);
-    if (lanes > 1) chunk = std::min(chunk, (N + lanes - 1) / lanes);
-    return {lanes, chunk};
+    return std::min(std::max<int64_t>(1, g.N), std::max<int64_t>(1, budget / per_image));
 }
 
-// For one kernel offset (k along an axis), the output positions o in [lo, hi)
-// that read inside the input (0 <= o*stride - pad + k < size); the others read
-// zero padding.
-static void valid_range(int64_t k, int64_t size, int64_t out_size, int64_t stride, int64_t pad,
-                        int64_t* lo, int64_t* hi) {
-    // o*stride >= pad - k  and  o*stride <= size - 1 + pad - k
-    int64_t a = pad - k;
-    int64_t l = a <= 0 ? 0 : (a + stride - 1) / stride;
-    int64_t b = size - 1 + pad - k;
-    int64_t h = b < 0 ? 0 : b / stride + 1;
-    *lo = std::min(l, out_size);
-    *hi = std::max(*lo, std::min(h, out_size));
-}
 // END SOLUTION
 
 // im2col for images n0 .. n0+count-1 of x:
@@ -159,38 +130,37 @@ static void im2col(const float* x, const ConvGeom& g, int64_t n0, int64_t count,
     //   segment of that row starts i*P further.
     // STUB: (void)x; (void)g; (void)n0; (void)count; (void)cols;
     const int64_t P = g.P(), ld = count * P;
-    for (int64_t i = 0; i < count; ++i) {
-        for (int64_t c = 0; c < g.C; ++c) {
+    const int64_t Hp = g.H + 2 * g.pad, Wp = g.W + 2 * g.pad;  // the padded plane
+    // One task per (image, channel): it writes KH*KW row segments of P floats.
+    sp::parallel_work(count * g.C, g.KH * g.KW * P, [&](int64_t begin, int64_t end) {
+        // With padding, copy the plane into the middle of a zeroed Hp x Wp
+        // buffer first: then every patch pixel is in range and the copy loops
+        // below need no bounds checks.
+        sp::Scratch padded(g.pad > 0 ? Hp * Wp : 1);
+        if (g.pad > 0) std::memset(padded.get(), 0, sizeof(float) * Hp * Wp);
+        for (int64_t task = begin; task < end; ++task) {
+            const int64_t i = task / g.C, c = task % g.C;
             const float* plane = x + ((n0 + i) * g.C + c) * g.H * g.W;
-            for (int64_t kh = 0; kh < g.KH; ++kh) {
-                // output rows [oh_lo, oh_hi) read input row oh*stride - pad + kh
-                // inside the image; the others read padding
-                int64_t oh_lo, oh_hi;
-                valid_range(kh, g.H, g.OH, g.stride, g.pad, &oh_lo, &oh_hi);
+            const float* src = plane;
+            if (g.pad > 0) {
+                for (int64_t h = 0; h < g.H; ++h)
+                    for (int64_t w = 0; w < g.W; ++w) padded.get()[(h + g.pad) * Wp + g.pad + w] = plane[h * g.W + w];
+                src = padded.get();
+            }
+            for (int64_t kh = 0; kh < g.KH; ++kh)
                 for (int64_t kw = 0; kw < g.KW; ++kw) {
-                    int64_t ow_lo, ow_hi;
-                    valid_range(kw, g.W, g.OW, g.stride, g.pad, &ow_lo, &ow_hi);
                     float* row = cols + ((c * g.KH + kh) * g.KW + kw) * ld + i * P;
-                    std::memset(row, 0, sizeof(float) * oh_lo * g.OW);
-                    std::memset(row + oh_hi * g.OW, 0, sizeof(float) * (g.OH - oh_hi) * g.OW);
-                    const int64_t off = kw - g.pad;  // input column = ow*stride + off
-                    for (int64_t oh = oh_lo; oh < oh_hi; ++oh) {
-                        const float* src = plane + (oh * g.stride - g.pad + kh) * g.W;
-                        float* dst = row + oh * g.OW;
-                        for (int64_t ow = 0; ow < ow_lo; ++ow) dst[ow] = 0.0f;
-                        if (g.stride == 1) {
-                            // a short contiguous run (a plain loop: cheaper than a memcpy call)
-                            const float* s = src + off;
-                            for (int64_t ow = ow_lo; ow < ow_hi; ++ow) dst[ow] = s[ow];
-                        } else {
-                            for (int64_t ow = ow_lo; ow < ow_hi; ++ow) dst[ow] = src[ow * g.stride + off];
-                        }
-                        for (int64_t ow = ow_hi; ow < g.OW; ++ow) dst[ow] = 0.0f;
+                    for (int64_t oh = 0; oh < g.OH; ++oh) {
+                        const float* s = src + (oh * g.stride + kh) * Wp + kw;
+                        float* d = row + oh * g.OW;
+                        if (g.stride == 1)
+                            for (int64_t ow = 0; ow < g.OW; ++ow) d[ow] = s[ow];
+                        else
+                            for (int64_t ow = 0; ow < g.OW; ++ow) d[ow] = s[ow * g.stride];
                     }
                 }
-            }
         }
-    }
+    });
     // END SOLUTION
 }
 
@@ -204,31 +174,38 @@ static void col2im(const float* dcols, const ConvGeom& g, int64_t n0, int64_t co
     // HINT: several (kh, kw, oh, ow) reach the same pixel: use +=, never =.
     // STUB: (void)dcols; (void)g; (void)n0; (void)count; (void)dx;
     const int64_t P = g.P(), ld = count * P;
-    for (int64_t i = 0; i < count; ++i) {
-        for (int64_t c = 0; c < g.C; ++c) {
+    const int64_t Hp = g.H + 2 * g.pad, Wp = g.W + 2 * g.pad;
+    // One task per (image, channel): it owns that plane of dx, so no two
+    // threads ever add into the same pixel.
+    sp::parallel_work(count * g.C, g.KH * g.KW * P, [&](int64_t begin, int64_t end) {
+        // With padding, add into a zeroed padded plane (no bounds checks), then
+        // add its middle to dx (the border is the padding: its gradient goes nowhere).
+        sp::Scratch padded(g.pad > 0 ? Hp * Wp : 1);
+        for (int64_t task = begin; task < end; ++task) {
+            const int64_t i = task / g.C, c = task % g.C;
             float* plane = dx + ((n0 + i) * g.C + c) * g.H * g.W;
-            for (int64_t kh = 0; kh < g.KH; ++kh) {
-                int64_t oh_lo, oh_hi;
-                valid_range(kh, g.H, g.OH, g.stride, g.pad, &oh_lo, &oh_hi);
+            float* dst = plane;
+            if (g.pad > 0) {
+                std::memset(padded.get(), 0, sizeof(float) * Hp * Wp);
+                dst = padded.get();
+            }
+            for (int64_t kh = 0; kh < g.KH; ++kh)
                 for (int64_t kw = 0; kw < g.KW; ++kw) {
-                    int64_t ow_lo, ow_hi;
-                    valid_range(kw, g.W, g.OW, g.stride, g.pad, &ow_lo, &ow_hi);
                     const float* row = dcols + ((c * g.KH + kh) * g.KW + kw) * ld + i * P;
-                    const int64_t off = kw - g.pad;
-                    for (int64_t oh = oh_lo; oh < oh_hi; ++oh) {
-                        float* dst = plane + (oh * g.stride - g.pad + kh) * g.W;
-                        const float* src = row + oh * g.OW;
-                        if (g.stride == 1) {
-                            float* d = dst + off;
-                            for (int64_t ow = ow_lo; ow < ow_hi; ++ow) d[ow] += src[ow];
-                        } else {
-                            for (int64_t ow = ow_lo; ow < ow_hi; ++ow) dst[ow * g.stride + off] += src[ow];
-                        }
+                    for (int64_t oh = 0; oh < g.OH; ++oh) {
+                        float* d = dst + (oh * g.stride + kh) * Wp + kw;
+                        const float* s = row + oh * g.OW;
+                        if (g.stride == 1)
+                            for (int64_t ow = 0; ow < g.OW; ++ow) d[ow] += s[ow];
+                        else
+                            for (int64_t ow = 0; ow < g.OW; ++ow) d[ow * g.stride] += s[ow];
                     }
                 }
-            }
+            if (g.pad > 0)
+                for (int64_t h = 0; h < g.H; ++h)
+                    for (int64_t w = 0; w < g.W; ++w) plane[h * g.W + w] += dst[(h + g.pad) * Wp + g.pad + w];
         }
-    }
+    });
     // END SOLUTION
 }
 
@@ -287,30 +264,27 @@ tt_status conv2d_forward(const tt_tensor* x, const tt_tensor* weight, const tt_t
                             sp::shape_str(bias));
     OwnedTensor y = sp::new_tensor({g.N, g.O, g.OH, g.OW});
     const int64_t P = g.P(), K = g.K();
-    const Plan plan = plan_for(g);
+    const int64_t nb = chunk_images(g);
+    sp::Scratch cols(K * nb * P), prod(g.O * nb * P);
     const float* bd = bias != nullptr ? bias->data : nullptr;
-    // Each lane: its own column and product buffers, its own images.
-    sp::parallel(plan.lanes, 1, [&](int64_t lane_begin, int64_t lane_end) {
-        sp::Scratch cols(K * plan.chunk * P), prod(g.O * plan.chunk * P);
-        for (int64_t lane = lane_begin; lane < lane_end; ++lane) {
-            const int64_t stop = plan.first(lane + 1, g.N);
-            for (int64_t n0 = plan.first(lane, g.N); n0 < stop; n0 += plan.chunk) {
-                const int64_t count = std::min(plan.chunk, stop - n0), ld = count * P;
-                im2col(x->data, g, n0, count, cols.get());
-                // prod [O, count*P] = weight [O, K] x cols [K, count*P]
-                sp::gemm(false, false, g.O, ld, K, 1.0f, weight->data, K, cols.get(), ld, 0.0f,
-                         prod.get(), ld);
-                // out[n0+i, o, :] = prod[o, i*P : (i+1)*P] + bias[o]
-                for (int64_t i = 0; i < count; ++i)
-                    for (int64_t o = 0; o < g.O; ++o) {
-                        const float* src = prod.get() + o * ld + i * P;
-                        float* dst = y->data + ((n0 + i) * g.O + o) * P;
-                        const float b = bd != nullptr ? bd[o] : 0.0f;
-                        for (int64_t p = 0; p < P; ++p) dst[p] = src[p] + b;
-                    }
+    for (int64_t n0 = 0; n0 < g.N; n0 += nb) {
+        const int64_t count = std::min(nb, g.N - n0), ld = count * P;
+        im2col(x->data, g, n0, count, cols.get());
+        // prod [O, count*P] = weight [O, K] x cols [K, count*P]
+        sp::gemm(false, false, g.O, ld, K, 1.0f, weight->data, K, cols.get(), ld, 0.0f, prod.get(), ld);
+        // out[n0+i, o, :] = prod[o, i*P : (i+1)*P] + bias[o], one task per (image, channel)
+        const float* pr = prod.get();
+        float* yd = y->data;
+        sp::parallel_work(count * g.O, P, [&](int64_t begin, int64_t end) {
+            for (int64_t task = begin; task < end; ++task) {
+                const int64_t i = task / g.O, o = task % g.O;
+                const float* src = pr + o * ld + i * P;
+                float* dst = yd + ((n0 + i) * g.O + o) * P;
+                const float b = bd != nullptr ? bd[o] : 0.0f;
+                for (int64_t p = 0; p < P; ++p) dst[p] = src[p] + b;
             }
-        }
-    });
+        });
+    }
     *out = y.release();
     return TT_OK;
     // END SOLUTION
@@ -346,54 +320,58 @@ tt_status conv2d_backward(const tt_tensor* x, const tt_tensor* weight, const tt_
     if (out_grad_weight != nullptr) gw = sp::new_tensor({g.O, g.C, g.KH, g.KW});
     if (out_grad_bias != nullptr) gb = sp::new_tensor({g.O});
     const float* dy = grad->data;
-    if (!gx && !gw && !gb) return TT_OK;
 
-    // Lanes as in forward. The weight and bias gradients sum over every image,
-    // so each lane sums its own images into its own slot of `partial`, and the
-    // slots are added up in lane order afterwards (the same result on every
-    // run, whichever thread ran which lane).
-    const Plan plan = plan_for(g);
-    const int64_t slot = g.O * K + g.O;  // d weight [O, K], then d bias [O]
-    sp::Scratch partial(plan.lanes * slot);
-    sp::parallel(plan.lanes, 1, [&](int64_t lane_begin, int64_t lane_end) {
-        sp::Scratch cols(K * plan.chunk * P), dyc(g.O * plan.chunk * P);
-        for (int64_t lane = lane_begin; lane < lane_end; ++lane) {
-            float* pw = partial.get() + lane * slot;  // this lane's d weight [O, K]
-            float* pb = pw + g.O * K;                 // and d bias [O]
-            std::memset(pw, 0, sizeof(float) * slot);
-            const int64_t stop = plan.first(lane + 1, g.N);
-            for (int64_t n0 = plan.first(lane, g.N); n0 < stop; n0 += plan.chunk) {
-                const int64_t count = std::min(plan.chunk, stop - n0), ld = count * P;
-                // dY [O, count*P]: dY[o, i*P + p] = grad[n0+i, o, p]; d bias sums it
-                for (int64_t i = 0; i < count; ++i)
-                    for (int64_t o = 0; o < g.O; ++o) {
-                        const float* src = dy + ((n0 + i) * g.O + o) * P;
-                        std::memcpy(dyc.get() + o * ld + i * P, src, sizeof(float) * P);
-                        float s = 0.0f;
-                        for (int64_t p = 0; p < P; ++p) s += src[p];
-                        pb[o] += s;
-                    }
-                if (gw) {
-                    im2col(x->data, g, n0, count, cols.get());
-                    // d weight [O, K] += dY [O, count*P] x cols^T [count*P, K]
-                    sp::gemm(false, true, g.O, K, ld, 1.0f, dyc.get(), ld, cols.get(), ld, 1.0f, pw, K);
+    // d bias[o] = sum over n, p of grad[n, o, p], one task per channel
+    if (gb) {
+        float* db = gb->data;
+        sp::parallel_work(g.O, g.N * P, [&](int64_t begin, int64_t end) {
+            for (int64_t o = begin; o < end; ++o) {
+                double total = 0.0;
+                for (int64_t n = 0; n < g.N; ++n) {
+                    const float* plane = dy + (n * g.O + o) * P;
+                    float s = 0.0f;
+#pragma omp simd reduction(+ : s)
+                    for (int64_t p = 0; p < P; ++p) s += plane[p];
+                    total += s;
                 }
-                if (gx) {
-                    // d cols [K, count*P] = weight^T [K, O] x dY [O, count*P]
-                    sp::gemm(true, false, K, ld, g.O, 1.0f, weight->data, K, dyc.get(), ld, 0.0f,
-                             cols.get(), ld);
-                    col2im(cols.get(), g, n0, count, gx->data);
-                }
+                db[o] = static_cast<float>(total);
             }
-        }
-    });
-    for (int64_t lane = 0; lane < plan.lanes; ++lane) {
-        const float* pw = partial.get() + lane * slot;
-        if (gw)
-            for (int64_t i = 0; i < g.O * K; ++i) gw->data[i] += pw[i];
-        if (gb)
-            for (int64_t o = 0; o < g.O; ++o) gb->data[o] += pw[g.O * K + o];
+        });
     }
+    if (!gx && !gw) {
+        if (out_grad_bias != nullptr) *out_grad_bias = gb.release();
+        return TT_OK;
+    }
+
+    const int64_t nb = chunk_images(g);
+    sp::Scratch cols(K * nb * P), dyc(g.O * nb * P), gwt(gw ? K * g.O : 1);
+    for (int64_t n0 = 0; n0 < g.N; n0 += nb) {
+        const int64_t count = std::min(nb, g.N - n0), ld = count * P;
+        // dY [O, count*P]: dY[o, i*P + p] = grad[n0+i, o, p]
+        float* dyd = dyc.get();
+        sp::parallel_work(count * g.O, P, [&](int64_t begin, int64_t end) {
+            for (int64_t task = begin; task < end; ++task) {
+                const int64_t i = task / g.O, o = task % g.O;
+                std::memcpy(dyd + o * ld + i * P, dy + ((n0 + i) * g.O + o) * P, sizeof(float) * P);
+            }
+        });
+        if (gw) {
+            im2col(x->data, g, n0, count, cols.get());
+            // d weight^T [K, O] (+)= cols [K, count*P] x dY^T [count*P, O]
+            // (the transposed product: the BLAS is faster with the long K side
+            // as rows here; it is transposed back into d weight at the end)
+            sp::gemm(false, true, K, g.O, ld, 1.0f, cols.get(), ld, dyd, ld, n0 == 0 ? 0.0f : 1.0f,
+                     gwt.get(), g.O);
+        }
+        if (gx) {
+            // d cols [K, count*P] = weight^T [K, O] x dY [O, count*P]
+            sp::gemm(true, false, K, ld, g.O, 1.0f, weight->data, K, dyd, ld, 0.0f, cols.get(), ld);
+            col2im(cols.get(), g, n0, count, gx->data);
+        }
+    }
+    if (gw)
+        for (int64_t o = 0; o < g.O; ++o)
+            for (int64_t k = 0; k < K; ++k) gw->data[o * K + k] = gwt.get()[k * g.O + o];
     if (out_grad_x != nullptr) *out_grad_x = gx.release();
     if (out_grad_weight != nullptr) *out_grad_weight = gw.release();
     if (out_grad_bias != nullptr) *out_grad_bias = gb.release();

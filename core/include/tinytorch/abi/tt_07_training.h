@@ -6,7 +6,7 @@
  * The model, loss and optimizer are given as callbacks (tt_train_callbacks):
  * the module writes the ORDER of a training step, the caller supplies the
  * pieces. Tensors a callback returns stay owned by the callback side and are
- * valid until the next callback call; the module never frees them.
+ * valid until that same callback is called again; the module never frees them.
  */
 #ifndef TT_07_TRAINING_H
 #define TT_07_TRAINING_H
