@@ -169,7 +169,7 @@ double vargmax(const std::vector<double>& v) {
 TEST_CASE("create gives a zero-filled tensor with shape, ndim and numel set", "[points:2]") {
     const int64_t shape[3] = {2, 3, 4};
     tt_tensor* t = nullptr;
-    REQUIRE(api().create(shape, 3, &t) == TT_OK);
+    grade::require_ok(api().create(shape, 3, &t), "create");
     REQUIRE(t != nullptr);
     Tensor owner = Tensor::adopt(t);
     CHECK(t->ndim == 3);
@@ -218,11 +218,11 @@ TEST_CASE("from_data copies the values; copy is deep and carries no grad", "[poi
     // a copy of a tensor with requires_grad and a grad
     tt_tensor* g = nullptr;
     const int64_t shape[2] = {2, 3};
-    REQUIRE(api().create(shape, 2, &g) == TT_OK);
+    grade::require_ok(api().create(shape, 2, &g), "create");
     t.raw()->requires_grad = 1;
     t.raw()->grad = g;  // owned by t from now on: t's free releases it
     tt_tensor* c = nullptr;
-    REQUIRE(api().copy(t.raw(), &c) == TT_OK);
+    grade::require_ok(api().copy(t.raw(), &c), "copy");
     Tensor cp = Tensor::adopt(c);
     CHECK(c != t.raw());
     CHECK(c->data != t.raw()->data);
@@ -235,16 +235,16 @@ TEST_CASE("from_data copies the values; copy is deep and carries no grad", "[poi
 }
 
 TEST_CASE("free accepts NULL and releases a tensor with a grad chain", "[points:1]") {
-    CHECK(api().free(nullptr) == TT_OK);
+    grade::require_ok(api().free(nullptr), "free");
     const int64_t shape[1] = {4};
     tt_tensor *t = nullptr, *g = nullptr, *gg = nullptr;
-    REQUIRE(api().create(shape, 1, &t) == TT_OK);
-    REQUIRE(api().create(shape, 1, &g) == TT_OK);
-    REQUIRE(api().create(shape, 1, &gg) == TT_OK);
+    grade::require_ok(api().create(shape, 1, &t), "create");
+    grade::require_ok(api().create(shape, 1, &g), "create");
+    grade::require_ok(api().create(shape, 1, &gg), "create");
     g->grad = gg;
     t->grad = g;
     // frees t, g and gg (a leak checker would flag anything left behind)
-    CHECK(api().free(t) == TT_OK);
+    grade::require_ok(api().free(t), "free");
 }
 
 // ------------------------------------------------------------------ reshape and transpose
@@ -408,7 +408,7 @@ TEST_CASE("scalar forms add, subtract, multiply and divide every element", "[poi
     grade::require_close(Tensor::scalar(3.0f) * 2.0f, std::vector<float>{6}, {}, 0, 0);
     // the raw table too
     tt_tensor* out = nullptr;
-    REQUIRE(api().sub_scalar(a.raw(), 0.5f, &out) == TT_OK);
+    grade::require_ok(api().sub_scalar(a.raw(), 0.5f, &out), "sub_scalar");
     grade::require_close(Tensor::adopt(out), std::vector<float>{0.5f, 1.5f, 2.5f, 3.5f}, {2, 2}, 0, 0);
 }
 
@@ -615,10 +615,10 @@ TEST_CASE("reductions through the raw table fill *out and leave the input alone"
     std::vector<float> v = {1, 2, 3, 4, 5, 6};
     Tensor t = Tensor::from(v, {2, 3});
     tt_tensor* out = nullptr;
-    REQUIRE(api().sum(t.raw(), 0, 0, &out) == TT_OK);
+    grade::require_ok(api().sum(t.raw(), 0, 0, &out), "sum");
     grade::require_close(Tensor::adopt(out), std::vector<float>{5, 7, 9}, {3}, 0, 0);
     out = nullptr;
-    REQUIRE(api().mean(t.raw(), 1, 1, &out) == TT_OK);
+    grade::require_ok(api().mean(t.raw(), 1, 1, &out), "mean");
     grade::require_close(Tensor::adopt(out), std::vector<float>{2, 5}, {2, 1}, 0, 0);
     grade::require_close(t, v, {2, 3}, 0, 0);
     out = reinterpret_cast<tt_tensor*>(0x1);

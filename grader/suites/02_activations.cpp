@@ -233,7 +233,7 @@ TEST_CASE("the raw table fills out with a new tensor", "[points:1]") {
     const tt_activations_api& api = tt::runtime().activations();
     Tensor x = Tensor::from({-1.0f, 2.0f}, {2});
     tt_tensor* out = nullptr;
-    REQUIRE(api.relu(x.raw(), &out) == TT_OK);
+    grade::require_ok(api.relu(x.raw(), &out), "relu");
     Tensor y = Tensor::adopt(out);
     grade::require_close(y, std::vector<float>{0.0f, 2.0f}, {2});
 }

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <sstream>
 
+#include "tinytorch/runtime.hpp"
+
 namespace grade {
 namespace {
 
@@ -50,6 +52,10 @@ void require_close(const tt::Tensor& actual, const std::vector<float>& expected,
 
 void require_close(const tt::Tensor& actual, const tt::Tensor& expected, double atol, double rtol) {
     require_close(actual, expected.to_vector(), expected.shape(), atol, rtol);
+}
+
+void require_ok(tt_status status, const char* function) {
+    tt::runtime().check(status, 0, function);
 }
 
 void require_status(tt_status expected, const std::function<void()>& f) {

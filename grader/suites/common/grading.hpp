@@ -25,6 +25,11 @@ void require_close(const tt::Tensor& actual, const tt::Tensor& expected, double 
 void require_close(const tt::Tensor& actual, const std::vector<double>& expected,
                    const tt::Shape& expected_shape, double atol, double rtol);
 
+// Require a raw table call to succeed. A failure becomes the module's tt::Error
+// (so a stub's NOT_IMPLEMENTED is reported as such, with its hint):
+//     grade::require_ok(api().create(shape, 2, &t), "create");
+void require_ok(tt_status status, const char* function);
+
 // Run f and require it to fail with tt::Error of this status.
 void require_status(tt_status expected, const std::function<void()>& f);
 

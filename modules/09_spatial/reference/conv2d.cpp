@@ -151,8 +151,8 @@ static void im2col(const float* x, const ConvGeom& g, int64_t n0, int64_t count,
                 for (int64_t kw = 0; kw < g.KW; ++kw) {
                     float* row = cols + ((c * g.KH + kh) * g.KW + kw) * ld + i * P;
                     for (int64_t oh = 0; oh < g.OH; ++oh) {
-                        const float* s = src + (oh * g.stride + kh) * Wp + kw;
-                        float* d = row + oh * g.OW;
+                        const float* __restrict s = src + (oh * g.stride + kh) * Wp + kw;
+                        float* __restrict d = row + oh * g.OW;
                         if (g.stride == 1)
                             for (int64_t ow = 0; ow < g.OW; ++ow) d[ow] = s[ow];
                         else
@@ -193,8 +193,8 @@ static void col2im(const float* dcols, const ConvGeom& g, int64_t n0, int64_t co
                 for (int64_t kw = 0; kw < g.KW; ++kw) {
                     const float* row = dcols + ((c * g.KH + kh) * g.KW + kw) * ld + i * P;
                     for (int64_t oh = 0; oh < g.OH; ++oh) {
-                        float* d = dst + (oh * g.stride + kh) * Wp + kw;
-                        const float* s = row + oh * g.OW;
+                        float* __restrict d = dst + (oh * g.stride + kh) * Wp + kw;
+                        const float* __restrict s = row + oh * g.OW;
                         if (g.stride == 1)
                             for (int64_t ow = 0; ow < g.OW; ++ow) d[ow] += s[ow];
                         else
