@@ -38,9 +38,13 @@ public:
         std::fflush(stdout);
     }
 
+    // Ends an epoch. A line stays for the first and last epoch and about ten
+    // in between, so a long run keeps a readable history.
     void finish(const std::string& tail) {
         if (quiet_) return;
         if (tty_) std::printf("\r\033[K");
+        int stride = epochs_ > 10 ? (epochs_ + 9) / 10 : 1;
+        if (epoch_ != 1 && epoch_ != epochs_ && epoch_ % stride != 0) return;
         std::printf("  %-5s epoch %2d/%-2d loss %.3f train acc %5.1f%% %6.0f img/s  %s\n", label_.c_str(), epoch_,
                     epochs_, loss_, 100 * acc_, ips_, tail.c_str());
         std::fflush(stdout);

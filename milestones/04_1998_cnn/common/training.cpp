@@ -296,7 +296,7 @@ FitResult fit(tt::nn::Module& model, const Split& train, const Split& test, cons
         } else {
             log.test_acc = evaluate(model, test).accuracy;
             char msg[160];
-            std::snprintf(msg, sizeof msg, "test acc %.1f%%  (%.1f s)", 100 * log.test_acc, log.seconds);
+            std::snprintf(msg, sizeof msg, "test acc %.1f%%  (%.2f s)", 100 * log.test_acc, log.seconds);
             bar.finish(msg);
             result.epochs.push_back(log);
         }
@@ -318,8 +318,8 @@ void print_architecture(tt::nn::Sequential& model, const tt::Shape& input_shape)
     tt::Shape s = input_shape;
     s.insert(s.begin(), 1);
     tt::Tensor h = tt::Tensor::zeros(s);
-    std::printf("    %-28s %-18s %10s\n", "layer", "output shape", "params");
-    std::printf("    %-28s %-18s %10s\n", "input", tt::shape_str(input_shape).c_str(), "");
+    std::printf("    %-34s %-16s %10s\n", "layer", "output shape", "params");
+    std::printf("    %-34s %-16s %10s\n", "input", tt::shape_str(input_shape).c_str(), "");
     int64_t total = 0;
     for (auto& layer : model.layers()) {
         h = layer->forward(h);
@@ -327,10 +327,10 @@ void print_architecture(tt::nn::Sequential& model, const tt::Shape& input_shape)
         out.erase(out.begin());
         int64_t n = layer->parameter_count();
         total += n;
-        std::printf("    %-28s %-18s %10lld\n", layer->describe().c_str(), tt::shape_str(out).c_str(),
+        std::printf("    %-34s %-16s %10lld\n", layer->describe().c_str(), tt::shape_str(out).c_str(),
                     static_cast<long long>(n));
     }
-    std::printf("    %-28s %-18s %10lld\n", "total", "", static_cast<long long>(total));
+    std::printf("    %-34s %-16s %10lld\n", "total", "", static_cast<long long>(total));
     model.train();
 }
 
