@@ -724,13 +724,25 @@ int cmd_test(const std::vector<std::string>& args, bool grade) {
         os << "  " << std::left << std::setw(static_cast<int>(width)) << "total" << "  " << std::setw(16)
            << "" << fmt_points(tally.score) << "/" << fmt_points(tally.max) << "\n";
         bool any_detail = false;
+        // Functions not implemented yet: each message once, with how many cases need it.
+        std::vector<std::pair<std::string, int>> missing;
         for (const auto& r : results) {
             if (r.outcome == Outcome::passed) continue;
+            if (r.outcome == Outcome::not_implemented && !verbose) {
+                auto it = std::find_if(missing.begin(), missing.end(),
+                                       [&](const auto& m) { return m.first == r.reason; });
+                if (it == missing.end()) missing.emplace_back(r.reason, 1);
+                else it->second++;
+                continue;
+            }
             if (!any_detail) os << "\nWhat went wrong:\n";
             any_detail = true;
             print_case_line(os, r);
             if (verbose && !r.output.empty()) os << "      output:\n" << r.output;
         }
+        if (!missing.empty()) os << "\nNot implemented yet:\n";
+        for (const auto& [reason, n] : missing)
+            os << "  - " << reason << "\n    (needed by " << n << " case" << (n == 1 ? "" : "s") << ")\n";
     }
     os << "\n" << tally.summary() << ". Score " << fmt_points(tally.score) << "/"
        << fmt_points(tally.max) << ".\n";
