@@ -259,3 +259,45 @@ TEST_CASE("milestone gate: locked without a grade, unlocked by a fresh pass, sta
     CHECK(contains(status.out, "STALE"));
     CHECK(contains(status.out, "LOCKED"));
 }
+
+TEST_CASE("end to end: grade 09 --integrated on a completed stack unlocks milestone 04", "[cli][gate][e2e]") {
+    // e2e-lib: the reference sources built as the student variant, standing in
+    // for a student who completed every module (cmake/TinyTorchModule.cmake).
+    fs::path e2e = fs::path(TT_TEST_BUILD_DIR) / "e2e-lib";
+    if (!fs::exists(e2e / "tt_09_spatial_student.so")) {
+        WARN("no " << e2e << " (reference sources not built): skipped");
+        return;
+    }
+    TempDir tmp;
+    fs::copy(e2e, tmp.path / "lib");
+    std::map<std::string, std::string> env = {{"TITO_PROGRESS", (tmp.path / "progress.json").string()},
+                                              {"TITO_LIB_DIR", (tmp.path / "lib").string()}};
+    Result grade = run_tito({"grade", "09", "--integrated"}, env);
+    INFO(grade.out << grade.err);
+    REQUIRE(grade.code == 0);
+    CHECK(contains(grade.out, "Milestone 04: unlocked"));
+    auto rec = progress::load((tmp.path / "progress.json").string()).find(9, progress::Mode::integrated);
+    REQUIRE(rec);
+    CHECK(rec->libraries.size() == 9);
+
+    Result list = run_tito({"milestone", "list"}, env);
+    CHECK(contains(list.out, "UNLOCKED"));
+    if (fs::exists(std::string(TT_TEST_BIN_DIR) + "/milestone_04_part1")) {
+        // Unlocked: tito hands over to the program (its --help exits 0 at once).
+        Result run = run_tito({"milestone", "run", "04", "1", "--", "--help"}, env);
+        INFO(run.out << run.err);
+        CHECK(run.code == 0);
+        CHECK(contains(run.out, "on YOUR modules"));
+        CHECK(contains(run.out, "Usage: milestone_04_part1"));
+    }
+
+    // The student rebuilds module 07 with different code: the pass is stale.
+    {
+        std::ofstream touch(tmp.path / "lib" / "tt_07_training_student.so", std::ios::app | std::ios::binary);
+        touch << "changed";
+    }
+    Result stale = run_tito({"milestone", "run", "04"}, env);
+    INFO(stale.out << stale.err);
+    CHECK(stale.code == 5);
+    CHECK(contains(stale.out, "module 07 (training)"));
+}
