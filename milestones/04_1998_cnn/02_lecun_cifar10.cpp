@@ -181,16 +181,13 @@ int main(int argc, char** argv) {
         std::printf("  test loss      %.4f\n", final_eval.loss);
         std::printf("  parameters     %lld\n", static_cast<long long>(cmp.rows[0].parameters));
         if (!eval_only) {
-            double ips = 0;
-            for (auto& e : result.epochs) ips += e.images_per_second;
-            std::printf("  training time  %.1f s for %d epochs (%.0f images/s on average)\n", result.train_seconds,
-                        cfg.epochs, result.epochs.empty() ? 0.0 : ips / result.epochs.size());
-            for (size_t i = 0; i < result.epochs.size(); ++i) {
-                double t = 0;
-                for (size_t j = 0; j <= i; ++j) t += result.epochs[j].seconds;
-                std::printf("    after epoch %2zu: %.1f%% test accuracy at %.0f s\n", i + 1,
-                            100 * result.epochs[i].test_acc, t);
-            }
+            double train_s = 0, images = 0;
+            for (auto& e : result.epochs) train_s += e.seconds, images += e.seconds * e.images_per_second;
+            std::printf("  training time  %.1f s for %d epochs (%.0f images/s); %.1f s with the per-epoch test runs\n",
+                        train_s, cfg.epochs, train_s > 0 ? images / train_s : 0.0, result.train_seconds);
+            for (size_t i = 0; i < result.epochs.size(); ++i)
+                std::printf("    after epoch %2zu: %.1f%% test accuracy, %.0f s since the start\n", i + 1,
+                            100 * result.epochs[i].test_acc, result.epochs[i].elapsed);
         }
         if (!session.quiet) {
             print_per_class(test_set.class_names, test.y, final_eval.predictions, "test set");

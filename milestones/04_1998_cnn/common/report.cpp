@@ -51,14 +51,14 @@ void print_confusion(const std::vector<std::string>& classes, const tt::Tensor& 
     std::vector<int> m(k * k);
     for (size_t i = 0; i < predictions.size(); ++i) m[static_cast<int>(labels.data()[i]) * k + predictions[i]]++;
     std::printf("\nConfusion matrix, %s (rows: true class, columns: predicted)\n      ", title.c_str());
-    for (size_t c = 0; c < k; ++c) std::printf("%5.5s", classes[c].c_str());
+    for (size_t c = 0; c < k; ++c) std::printf(" %5.5s", classes[c].c_str());
     std::printf("\n");
     for (size_t r = 0; r < k; ++r) {
         std::printf("  %-4.4s", classes[r].c_str());
         for (size_t c = 0; c < k; ++c) {
             int v = m[r * k + c];
-            if (v == 0) std::printf("%5s", ".");
-            else std::printf(r == c ? "%5d" : "%5d", v);
+            if (v == 0) std::printf(" %5s", ".");
+            else std::printf(" %5d", v);
         }
         std::printf("\n");
     }

@@ -298,6 +298,7 @@ FitResult fit(tt::nn::Module& model, const Split& train, const Split& test, cons
             char msg[160];
             std::snprintf(msg, sizeof msg, "test acc %.1f%%  (%.2f s)", 100 * log.test_acc, log.seconds);
             bar.finish(msg);
+            log.elapsed = seconds_since(t_all);
             result.epochs.push_back(log);
         }
         progress.data()[0] = static_cast<float>(result.interrupted ? epoch : epoch + 1);

@@ -39,6 +39,7 @@ struct TrainConfig {
 
 struct EpochLog {
     double train_loss = 0, train_acc = 0, test_acc = 0, seconds = 0, images_per_second = 0;
+    double elapsed = 0;  // wall seconds since fit() started, test run included
 };
 
 struct EvalResult {
