@@ -61,48 +61,23 @@ Split shifted_copy(const Split& s, uint64_t seed) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    SessionOptions session;
-    session.title = "Milestone 04 - The 1998 CNN revolution - part 1: LeNet vs MLP on TinyDigits";
-    TrainConfig cfg;
-    std::string data_dir, out_dir, checkpoint;
-    bool no_shift = false, eval_only = false;
+    CommonOptions common;
+    common.session.title = "Milestone 04 - The 1998 CNN revolution - part 1: LeNet vs MLP on TinyDigits";
+    std::string data_dir;
+    bool no_shift = false;
     int hidden = 128;
     po::options_description opts("Options");
-    opts.add_options()("help,h", "show this help")
-        ("reference", po::bool_switch(&session.reference), "run on the reference modules (no gate)")
-        ("impl", po::value(&session.impl), "variants per module, e.g. 01-09=student (the gate applies to student code)")
-        ("epochs", po::value(&cfg.epochs)->default_value(40), "training epochs per model")
-        ("batch-size", po::value(&cfg.batch_size)->default_value(32), "batch size")
-        ("lr", po::value(&cfg.lr)->default_value(3e-3f, "0.003"), "peak learning rate (Adam, cosine schedule)")
-        ("seed", po::value(&session.seed)->default_value(42), "seed for init, shuffling and shifts")
-        ("threads", po::value(&session.threads)->default_value(1), "threads (tiny nets run fastest on 1)")
+    add_common_options(opts, common, 40, 32, 3e-3f, "0.003", 1, "milestone04-part1");
+    opts.add_options()
         ("hidden", po::value(&hidden)->default_value(128), "hidden units of the MLP")
         ("no-shift", po::bool_switch(&no_shift), "train without random one-pixel shifts")
-        ("data", po::value(&data_dir), "TinyDigits directory (default: datasets/tinydigits)")
-        ("out", po::value(&out_dir)->default_value("milestone04-part1"), "directory for curves, filters, metrics, checkpoints")
-        ("eval-only", po::bool_switch(&eval_only), "evaluate saved checkpoints instead of training")
-        ("resume", po::bool_switch(&cfg.resume), "continue from the checkpoints in --out")
-        ("quiet,q", po::bool_switch(&session.quiet), "only the results");
-    po::variables_map vm;
-    try {
-        po::store(po::parse_command_line(argc, argv, opts), vm);
-        po::notify(vm);
-    } catch (const po::error& e) {
-        std::fprintf(stderr, "error: %s\n\n", e.what());
-        std::cerr << opts;
-        return kExitUsage;
-    }
-    if (vm.count("help")) {
-        std::cout << "Usage: milestone_04_part1 [options]\n\n" << opts
-                  << "\nExit codes: 0 done, 2 usage, 3 module load error, 5 locked, 6 data missing, "
-                     "7 loss became NaN/Inf, 130 interrupted (checkpoint saved).\n";
-        return kExitOk;
-    }
-    if (cfg.epochs < 1 || cfg.batch_size < 1 || !(cfg.lr > 0)) {
-        std::fprintf(stderr, "error: --epochs and --batch-size must be >= 1 and --lr > 0\n");
-        return kExitUsage;
-    }
-    try {
+        ("data", po::value(&data_dir), "TinyDigits directory (default: datasets/tinydigits)");
+    if (int code = parse_command_line(argc, argv, opts, "milestone_04_part1", common); code >= 0) return code;
+    SessionOptions& session = common.session;
+    TrainConfig& cfg = common.train;
+    const std::string& out_dir = common.out_dir;
+    const bool eval_only = common.eval_only;
+    return run_guarded([&]() -> int {
         if (int code = open_session(session); code != kExitOk) return code;
         install_interrupt_handler();
         tt::data::ImageDataset train_set = tt::data::load_tinydigits(data_dir, true);
@@ -188,17 +163,5 @@ int main(int argc, char** argv) {
             std::printf("\nFiles: %s/{accuracy.svg, loss.svg, filters_conv1.png, metrics.json, cnn.ckpt, mlp.ckpt}\n",
                         out_dir.c_str());
         return kExitOk;
-    } catch (const NumericFailure& e) {
-        std::fprintf(stderr, "\nstopped: %s\n", e.what());
-        return kExitNumeric;
-    } catch (const tt::data::DatasetError& e) {
-        std::fprintf(stderr, "\ndata error: %s\n", e.what());
-        return kExitDataMissing;
-    } catch (const tt::LoadError& e) {
-        std::fprintf(stderr, "\n%s\n", e.what());
-        return kExitLoad;
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "\nerror: %s\n", e.what());
-        return 1;
-    }
+    });
 }

@@ -53,52 +53,30 @@ void normalize_split(Split& s, const std::vector<float>& mean, const std::vector
 }  // namespace
 
 int main(int argc, char** argv) {
-    SessionOptions session;
-    session.title = "Milestone 04 - The 1998 CNN revolution - part 2: a CNN on natural images";
-    TrainConfig cfg;
-    std::string dataset = "cifar10", data_path, out_dir;
-    bool eval_only = false;
+    CommonOptions common;
+    common.session.title = "Milestone 04 - The 1998 CNN revolution - part 2: a CNN on natural images";
+    std::string dataset = "cifar10", data_path;
     int64_t limit = 0;
     po::options_description opts("Options");
-    opts.add_options()("help,h", "show this help")
-        ("reference", po::bool_switch(&session.reference), "run on the reference modules (no gate)")
-        ("impl", po::value(&session.impl), "variants per module, e.g. 01-09=student (the gate applies to student code)")
+    add_common_options(opts, common, 12, 64, 2e-3f, "0.002", 0, "milestone04-part2");
+    opts.add_options()
         ("dataset", po::value(&dataset)->default_value("cifar10"), "cifar10 | fashion-mnist | mnist")
         ("data", po::value(&data_path), "CIFAR-10: cifar-10-binary.tar.gz or cifar-10-batches-bin/ (else $TINYTORCH_DATA, datasets/cifar10); IDX: the directory")
-        ("epochs", po::value(&cfg.epochs)->default_value(12), "training epochs")
-        ("batch-size", po::value(&cfg.batch_size)->default_value(64), "batch size")
-        ("lr", po::value(&cfg.lr)->default_value(2e-3f, "0.002"), "peak learning rate (Adam, warmup + cosine)")
-        ("seed", po::value(&session.seed)->default_value(42), "seed for init, shuffling and augmentation")
-        ("threads", po::value(&session.threads)->default_value(0), "threads (0: all cores)")
-        ("limit", po::value(&limit)->default_value(0), "use only the first N training images (quick checks)")
-        ("out", po::value(&out_dir)->default_value("milestone04-part2"), "directory for curves, filters, metrics, checkpoint")
-        ("eval-only", po::bool_switch(&eval_only), "evaluate the checkpoint in --out instead of training")
-        ("resume", po::bool_switch(&cfg.resume), "continue from the checkpoint in --out")
-        ("quiet,q", po::bool_switch(&session.quiet), "only the results");
-    po::variables_map vm;
-    try {
-        po::store(po::parse_command_line(argc, argv, opts), vm);
-        po::notify(vm);
-    } catch (const po::error& e) {
-        std::fprintf(stderr, "error: %s\n\n", e.what());
-        std::cerr << opts;
-        return kExitUsage;
-    }
-    if (vm.count("help")) {
-        std::cout << "Usage: milestone_04_part2 [options]\n\n" << opts
-                  << "\nExit codes: 0 done, 2 usage, 3 module load error, 5 locked, 6 data missing, "
-                     "7 loss became NaN/Inf, 130 interrupted (checkpoint saved).\n";
-        return kExitOk;
-    }
+        ("limit", po::value(&limit)->default_value(0), "use only the first N training images (quick checks)");
+    if (int code = parse_command_line(argc, argv, opts, "milestone_04_part2", common); code >= 0) return code;
     if (dataset != "cifar10" && dataset != "fashion-mnist" && dataset != "mnist") {
         std::fprintf(stderr, "error: --dataset must be cifar10, fashion-mnist or mnist (got '%s')\n", dataset.c_str());
         return kExitUsage;
     }
-    if (cfg.epochs < 1 || cfg.batch_size < 1 || !(cfg.lr > 0) || limit < 0) {
-        std::fprintf(stderr, "error: --epochs and --batch-size must be >= 1, --lr > 0, --limit >= 0\n");
+    if (limit < 0) {
+        std::fprintf(stderr, "error: --limit must be >= 0\n");
         return kExitUsage;
     }
-    try {
+    SessionOptions& session = common.session;
+    TrainConfig& cfg = common.train;
+    const std::string& out_dir = common.out_dir;
+    const bool eval_only = common.eval_only;
+    return run_guarded([&]() -> int {
         // Find the data before anything else: a missing download is the most
         // common problem and deserves the clearest message.
         tt::data::ImageDataset train_set, test_set;
@@ -206,17 +184,5 @@ int main(int argc, char** argv) {
         if (!session.quiet)
             std::printf("\nFiles: %s/{accuracy.svg, loss.svg, filters_conv1.png, metrics.json, cnn.ckpt}\n", out_dir.c_str());
         return kExitOk;
-    } catch (const NumericFailure& e) {
-        std::fprintf(stderr, "\nstopped: %s\n", e.what());
-        return kExitNumeric;
-    } catch (const tt::data::DatasetError& e) {
-        std::fprintf(stderr, "\ndata error: %s\n", e.what());
-        return kExitDataMissing;
-    } catch (const tt::LoadError& e) {
-        std::fprintf(stderr, "\n%s\n", e.what());
-        return kExitLoad;
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "\nerror: %s\n", e.what());
-        return 1;
-    }
+    });
 }

@@ -69,9 +69,10 @@ void record(Tensor& out, const char* op_name, std::initializer_list<const Tensor
     }
     node->saved = std::move(saved);
     node->rule = std::move(rule);
-    if (std::string(op_name).rfind("conv", 0) == 0 || std::string(op_name).find("pool") != std::string::npos ||
-        std::string(op_name).rfind("batch_norm", 0) == 0)
-        node->rule_module = 9;
+    // Spatial ops take their backward rule from module 09, the rest from 05.
+    static const std::unordered_set<std::string> spatial_ops = {"conv2d", "max_pool2d", "avg_pool2d",
+                                                                "batch_norm2d"};
+    node->rule_module = spatial_ops.count(op_name) ? 9 : 5;
     out.raw()->grad_fn = &node->c;
     out.raw()->requires_grad = 1;
     out.impl()->node = std::move(node);

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <iostream>
 
 #include "tinytorch/progress.hpp"
 #include "tinytorch/runtime.hpp"
@@ -46,6 +47,66 @@ int open_session(const SessionOptions& o) {
                         static_cast<unsigned long long>(o.seed));
     }
     return kExitOk;
+}
+
+namespace po = boost::program_options;
+
+void add_common_options(po::options_description& opts, CommonOptions& c, int default_epochs, int64_t default_batch,
+                        float default_lr, const char* lr_text, int default_threads, const std::string& default_out) {
+    opts.add_options()("help,h", "show this help")
+        ("reference", po::bool_switch(&c.session.reference), "run on the reference modules (no gate)")
+        ("impl", po::value(&c.session.impl), "variants per module, e.g. 01-09=student (the gate applies to student code)")
+        ("epochs", po::value(&c.train.epochs)->default_value(default_epochs), "training epochs")
+        ("batch-size", po::value(&c.train.batch_size)->default_value(default_batch), "batch size")
+        ("lr", po::value(&c.train.lr)->default_value(default_lr, lr_text), "peak learning rate (Adam, cosine schedule)")
+        ("seed", po::value(&c.session.seed)->default_value(42), "seed for init, shuffling and augmentation")
+        ("threads", po::value(&c.session.threads)->default_value(default_threads), "threads (0: all cores)")
+        ("out", po::value(&c.out_dir)->default_value(default_out), "directory for curves, filters, metrics, checkpoints")
+        ("eval-only", po::bool_switch(&c.eval_only), "evaluate the checkpoints in --out instead of training")
+        ("resume", po::bool_switch(&c.train.resume), "continue from the checkpoints in --out")
+        ("quiet,q", po::bool_switch(&c.session.quiet), "only the results");
+}
+
+int parse_command_line(int argc, char** argv, const po::options_description& opts, const std::string& program,
+                       const CommonOptions& c) {
+    po::variables_map vm;
+    try {
+        po::store(po::parse_command_line(argc, argv, opts), vm);
+        po::notify(vm);
+    } catch (const po::error& e) {
+        std::fprintf(stderr, "error: %s\n\n", e.what());
+        std::cerr << opts;
+        return kExitUsage;
+    }
+    if (vm.count("help")) {
+        std::cout << "Usage: " << program << " [options]\n\n" << opts
+                  << "\nExit codes: 0 done, 2 usage, 3 module load error, 5 locked, 6 data missing, "
+                     "7 loss became NaN/Inf, 130 interrupted (checkpoint saved).\n";
+        return kExitOk;
+    }
+    if (c.train.epochs < 1 || c.train.batch_size < 1 || !(c.train.lr > 0) || c.session.threads < 0) {
+        std::fprintf(stderr, "error: --epochs and --batch-size must be >= 1, --lr > 0, --threads >= 0\n");
+        return kExitUsage;
+    }
+    return -1;
+}
+
+int run_guarded(const std::function<int()>& body) {
+    try {
+        return body();
+    } catch (const NumericFailure& e) {
+        std::fprintf(stderr, "\nstopped: %s\n", e.what());
+        return kExitNumeric;
+    } catch (const tt::data::DatasetError& e) {
+        std::fprintf(stderr, "\ndata error: %s\n", e.what());
+        return kExitDataMissing;
+    } catch (const tt::LoadError& e) {
+        std::fprintf(stderr, "\n%s\n", e.what());
+        return kExitLoad;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "\nerror: %s\n", e.what());
+        return 1;
+    }
 }
 
 Split to_split(const tt::data::ImageDataset& d) {

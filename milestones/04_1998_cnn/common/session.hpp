@@ -3,7 +3,10 @@
 // code is running.
 #pragma once
 
+#include <boost/program_options.hpp>
+
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "common/training.hpp"
@@ -32,6 +35,27 @@ struct SessionOptions {
 // Applies the gate (returns kExitLocked after printing why and how to fix it),
 // configures the runtime and prints the banner. Returns kExitOk to go on.
 int open_session(const SessionOptions& options);
+
+// The options both programs share, bound to `session`, `cfg`, `out_dir` and
+// `eval_only`; each program adds its own and sets the defaults it needs.
+struct CommonOptions {
+    SessionOptions session;
+    TrainConfig train;
+    std::string out_dir;
+    bool eval_only = false;
+};
+void add_common_options(boost::program_options::options_description& opts, CommonOptions& c,
+                        int default_epochs, int64_t default_batch, float default_lr, const char* lr_text,
+                        int default_threads, const std::string& default_out);
+
+// Parse the command line. Returns -1 to go on, or the exit code to return:
+// kExitOk after printing --help, kExitUsage after a bad option or value.
+int parse_command_line(int argc, char** argv, const boost::program_options::options_description& opts,
+                       const std::string& program, const CommonOptions& c);
+
+// Run the program body; the errors a run can meet become the documented
+// exit codes with a readable message (NaN loss 7, data 6, library 3).
+int run_guarded(const std::function<int()>& body);
 
 // Tensors [N, C, H, W] and [N] from a dataset.
 Split to_split(const tt::data::ImageDataset& d);
