@@ -2,7 +2,7 @@
 # compare.sh - TinyTorch C++ (reference modules) and PyTorch side by side, in
 # one run on this machine, with the same thread budget, then the ratios.
 #
-#   bench/compare.sh [--threads N] [--repeats R] [--rounds K] [--build DIR] [--only LIST]
+#   bench/compare.sh [--threads N] [--repeats R] [--rounds K] [--build DIR] [--only LIST] [--nice N]
 #
 # Runs bin/tt_bench of DIR (default: build, a Release build) and
 # bench/torch_bench.py (PyTorch pinned to N threads, OPENBLAS_NUM_THREADS=1)
@@ -11,6 +11,10 @@
 #   metric, TinyTorch, PyTorch, and the speed-up of TinyTorch over PyTorch
 # (PyTorch time / TinyTorch time; for images/s and GFLOP/s, ours / theirs).
 # The raw outputs are kept in $TMPDIR/tt_compare.*/ (the path is printed).
+# On a machine shared with other work, --nice -20 (as root) runs both
+# benchmarks at the highest priority so the others' jobs disturb them less
+# (PyTorch's OpenMP threads in particular slow down badly when they have to
+# share the cores); the load average is printed before and after.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -20,6 +24,7 @@ repeats=9
 rounds=2
 build="$root/build"
 only="cifar,digits,mlp,ops"
+nice_level=""
 
 while [[ $# -gt 0 ]]; do
     case "$1" in
@@ -28,7 +33,8 @@ while [[ $# -gt 0 ]]; do
         --rounds) rounds="$2"; shift 2 ;;
         --build) build="$2"; shift 2 ;;
         --only) only="$2"; shift 2 ;;
-        -h|--help) sed -n '2,13p' "${BASH_SOURCE[0]}"; exit 0 ;;
+        --nice) nice_level="$2"; shift 2 ;;
+        -h|--help) sed -n '2,17p' "${BASH_SOURCE[0]}"; exit 0 ;;
         *) echo "compare.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -47,14 +53,18 @@ if [[ -f "$build/CMakeCache.txt" ]] && ! grep -q "^CMAKE_BUILD_TYPE:STRING=Relea
     echo "compare.sh: warning: $build is not a Release build; the figures will not be representative" >&2
 fi
 
+run=()
+if [[ -n "$nice_level" ]]; then run=(nice -n "$nice_level"); fi
+
 out="$(mktemp -d "${TMPDIR:-/tmp}/tt_compare.XXXXXX")"
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) cores online"
 echo "threads: $threads for both; repeats per figure: $repeats; rounds: $rounds; raw output in $out"
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)${nice_level:+; nice $nice_level}"
 for ((r = 1; r <= rounds; ++r)); do
     echo "round $r/$rounds: tt_bench ..."
-    "$bench" --threads "$threads" --repeats "$repeats" --only "$only" > "$out/tt.$r.txt"
+    "${run[@]}" "$bench" --threads "$threads" --repeats "$repeats" --only "$only" > "$out/tt.$r.txt"
     echo "round $r/$rounds: torch_bench.py ..."
-    OPENBLAS_NUM_THREADS=1 /usr/bin/python3 "$here/torch_bench.py" --threads "$threads" --repeats "$repeats" \
+    OPENBLAS_NUM_THREADS=1 "${run[@]}" /usr/bin/python3 "$here/torch_bench.py" --threads "$threads" --repeats "$repeats" \
         --only "$only" > "$out/torch.$r.txt"
 done
 
@@ -82,3 +92,4 @@ awk '
             printf "%-22s %16s %16s %9.2fx\n", m, sprintf("%.4g %s", a, u), sprintf("%.4g %s", b, u), ratio
         }
     }' "$out"/tt.*.txt "$out"/torch.*.txt
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -1,5 +1,6 @@
 // child.cpp - fork/exec with limits, output capture and a wall-clock timeout.
 #include "child.hpp"
+#include "sandbox.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -11,11 +12,19 @@
 #include <cstring>
 #include <thread>
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <linux/close_range.h>
 #include <poll.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <fstream>
+#include <set>
+#include <sstream>
 
 extern char** environ;
 
@@ -76,7 +85,10 @@ std::atomic<pid_t> g_running[kSlots];
 void kill_running_and_die(int sig) {
     for (auto& slot : g_running) {
         pid_t pid = slot.load();
-        if (pid > 0) kill(-pid, SIGKILL);
+        if (pid > 0) {
+            kill(-pid, SIGKILL);
+            kill(pid, SIGKILL);  // in case it has not called setsid yet
+        }
     }
     signal(sig, SIG_DFL);
     raise(sig);
@@ -85,6 +97,9 @@ void kill_running_and_die(int sig) {
 void install_interrupt_handlers() {
     static std::once_flag once;
     std::call_once(once, [] {
+        // Orphaned descendants of a case come back to tito (not to init), so
+        // the sweep can kill what escaped the process group.
+        prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
         for (int sig : {SIGINT, SIGTERM, SIGHUP}) {
             struct sigaction sa {};
             sa.sa_handler = kill_running_and_die;
@@ -94,10 +109,21 @@ void install_interrupt_handlers() {
     });
 }
 
-// Registers a running child for the handler while in scope.
+// Held around fork + registration, and by the sweep, so that the sweep never
+// mistakes a child that was just forked for an orphan.
+std::mutex g_spawn_mu;
+
+bool is_running_child(pid_t pid) {
+    for (auto& slot : g_running)
+        if (slot.load() == pid) return true;
+    return false;
+}
+
+// Registers a running child for the handler (and the sweep) while in scope.
 class RunningSlot {
 public:
-    explicit RunningSlot(pid_t pid) {
+    RunningSlot() = default;
+    void set(pid_t pid) {
         for (int i = 0; i < kSlots; ++i) {
             pid_t expected = 0;
             if (g_running[i].compare_exchange_strong(expected, pid)) {
@@ -106,8 +132,10 @@ public:
             }
         }
     }
-    ~RunningSlot() {
+    ~RunningSlot() { clear(); }
+    void clear() {
         if (index_ >= 0) g_running[index_].store(0);
+        index_ = -1;
     }
     RunningSlot(const RunningSlot&) = delete;
     RunningSlot& operator=(const RunningSlot&) = delete;
@@ -116,7 +144,65 @@ private:
     int index_ = -1;
 };
 
+// The direct children of this process: /proc/self/task/*/children, else a
+// scan of every process's parent.
+std::vector<pid_t> direct_children() {
+    std::vector<pid_t> kids;
+    bool have_children_files = false;
+    if (DIR* d = opendir("/proc/self/task")) {
+        while (dirent* e = readdir(d)) {
+            if (e->d_name[0] == '.') continue;
+            std::ifstream in(std::string("/proc/self/task/") + e->d_name + "/children");
+            if (!in) continue;
+            have_children_files = true;
+            long pid;
+            while (in >> pid) kids.push_back(static_cast<pid_t>(pid));
+        }
+        closedir(d);
+    }
+    if (have_children_files) return kids;
+    pid_t self = getpid();
+    if (DIR* d = opendir("/proc")) {
+        while (dirent* e = readdir(d)) {
+            if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+            std::ifstream in(std::string("/proc/") + e->d_name + "/stat");
+            std::string line;
+            if (!std::getline(in, line)) continue;
+            // pid (comm) state ppid ...: comm may contain spaces and parentheses.
+            size_t close = line.rfind(')');
+            if (close == std::string::npos) continue;
+            std::istringstream rest(line.substr(close + 1));
+            std::string state;
+            long ppid = 0;
+            if (rest >> state >> ppid && ppid == self) kids.push_back(static_cast<pid_t>(std::atol(e->d_name)));
+        }
+        closedir(d);
+    }
+    return kids;
+}
+
 }  // namespace
+
+void sweep_orphans() {
+    std::vector<pid_t> orphans;
+    {
+        std::lock_guard<std::mutex> lock(g_spawn_mu);
+        for (pid_t pid : direct_children()) {
+            if (pid <= 0 || is_running_child(pid)) continue;
+            kill(pid, SIGKILL);
+            orphans.push_back(pid);
+        }
+    }
+    // Reap them (they are our children now); give up on one that does not
+    // die within a second (the next sweep tries again).
+    for (pid_t pid : orphans) {
+        for (int i = 0; i < 100; ++i) {
+            pid_t w = waitpid(pid, nullptr, WNOHANG);
+            if (w == pid || (w < 0 && errno != EINTR)) break;
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+    }
+}
 
 std::string signal_description(int sig) {
     switch (sig) {
@@ -181,8 +267,25 @@ ChildResult run_child(const std::vector<std::string>& argv,
     int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
     install_interrupt_handlers();
 
+    const pid_t parent_pid = getpid();
+    const bool drop = limits.run_as_uid >= 0 && limits.run_as_gid >= 0;
+    // RLIMIT_NPROC counts every task of the user: what it runs now (other
+    // cases, other graders as the same user) plus the child's budget.
+    long nproc = 0;
+    if (limits.processes > 0 && (drop || geteuid() != 0))
+        nproc = count_user_tasks(drop ? limits.run_as_uid : static_cast<long>(getuid())) + limits.processes;
+    const uid_t run_uid = static_cast<uid_t>(limits.run_as_uid);
+    const gid_t run_gid = static_cast<gid_t>(limits.run_as_gid);
+    const char* work_dir = limits.work_dir.empty() ? nullptr : limits.work_dir.c_str();
+    RunningSlot slot;
+
     auto start = std::chrono::steady_clock::now();
-    pid_t pid = fork();
+    pid_t pid;
+    {
+        std::lock_guard<std::mutex> lock(g_spawn_mu);
+        pid = fork();
+        if (pid > 0) slot.set(pid);
+    }
     if (pid < 0) {
         result.start_error = std::string("fork: ") + std::strerror(errno);
         for (int fd : {out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1], exec_pipe[0], exec_pipe[1], devnull})
@@ -190,6 +293,14 @@ ChildResult run_child(const std::vector<std::string>& argv,
         return result;
     }
     if (pid == 0) {
+        // Only async-signal-safe calls from here to execve. On failure the
+        // child reports {stage, errno} through exec_pipe.
+        auto fail = [&](int stage) {
+            int report[2] = {stage, errno};
+            ssize_t ignored = write(exec_pipe[1], report, sizeof report);
+            (void)ignored;
+            _exit(127);
+        };
         setsid();
         if (devnull >= 0) dup2(devnull, 0);
         dup2(out_pipe[1], 1);
@@ -201,34 +312,49 @@ ChildResult run_child(const std::vector<std::string>& argv,
         if (limits.memory_bytes > 0)
             set_limit(RLIMIT_AS, static_cast<rlim_t>(limits.memory_bytes),
                       static_cast<rlim_t>(limits.memory_bytes));
+        if (nproc > 0) set_limit(RLIMIT_NPROC, static_cast<rlim_t>(nproc), static_cast<rlim_t>(nproc));
+        if (drop) {
+            // Root is not bound by RLIMIT_NPROC: the case runs as another user.
+            if (setgroups(0, nullptr) != 0) fail(1);
+            if (setgid(run_gid) != 0) fail(1);
+            if (setuid(run_uid) != 0) fail(1);
+            if (work_dir && access(".", X_OK) != 0 && chdir(work_dir) != 0) fail(2);
+        }
+        // No setuid binary can give the case privileges back.
+        prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+        // Die with tito (set after setuid, which clears it).
+        prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+        if (getppid() != parent_pid) _exit(137);
+        // Descriptors tito holds open (other cases' pipes) close at exec.
+        close_range(3, ~0u, CLOSE_RANGE_CLOEXEC);
         // Default signal dispositions for the child.
         signal(SIGPIPE, SIG_DFL);
         execve(args[0], args.data(), envp.data());
-        int err = errno;
-        ssize_t ignored = write(exec_pipe[1], &err, sizeof err);
-        (void)ignored;
-        _exit(127);
+        fail(0);
     }
     close(out_pipe[1]);
     close(err_pipe[1]);
     close(exec_pipe[1]);
     if (devnull >= 0) close(devnull);
 
-    int exec_errno = 0;
+    int report[2] = {0, 0};
     ssize_t got;
     do {
-        got = read(exec_pipe[0], &exec_errno, sizeof exec_errno);
+        got = read(exec_pipe[0], report, sizeof report);
     } while (got < 0 && errno == EINTR);
     close(exec_pipe[0]);
-    if (got == static_cast<ssize_t>(sizeof exec_errno)) {
+    if (got == static_cast<ssize_t>(sizeof report)) {
         waitpid(pid, nullptr, 0);
+        slot.clear();
         close(out_pipe[0]);
         close(err_pipe[0]);
-        result.start_error = "cannot run " + argv[0] + ": " + std::strerror(exec_errno);
+        const char* what = report[0] == 1   ? "cannot switch to the unprivileged user for "
+                           : report[0] == 2 ? "cannot enter a working directory for "
+                                            : "cannot run ";
+        result.start_error = what + argv[0] + ": " + std::strerror(report[1]);
         return result;
     }
     result.started = true;
-    RunningSlot slot(pid);
 
     Capture out(limits.capture_bytes), err(limits.capture_bytes);
     struct pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
@@ -240,7 +366,7 @@ ChildResult run_child(const std::vector<std::string>& argv,
         return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     };
     double drain_deadline = -1;  // after exit: how long to wait for stray writers
-    char buf[16384];
+    char buf[65536];
     while (open_fds > 0 || !exited) {
         if (!exited) {
             pid_t w = waitpid(pid, &status, WNOHANG);
@@ -284,6 +410,9 @@ ChildResult run_child(const std::vector<std::string>& argv,
     }
     for (auto& f : fds)
         if (f.fd >= 0) close(f.fd);
+
+    slot.clear();
+    sweep_orphans();
 
     if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
     if (WIFSIGNALED(status)) result.signal = WTERMSIG(status);

@@ -17,11 +17,19 @@
 #include <sstream>
 #include <thread>
 
+#include <cerrno>
+#include <cstring>
+#include <optional>
+
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "catch_xml.hpp"
 #include "child.hpp"
 #include "cli.hpp"
+#include "preflight.hpp"
+#include "sandbox.hpp"
+#include "sanitize.hpp"
 #include "tinytorch/progress.hpp"
 
 namespace fs = std::filesystem;
@@ -31,7 +39,7 @@ namespace tito {
 
 namespace {
 
-enum class Outcome { passed, failed, not_implemented, crashed, timed_out, load_error };
+enum class Outcome { passed, failed, not_implemented, crashed, timed_out, load_error, memory_error };
 
 const char* outcome_name(Outcome o) {
     switch (o) {
@@ -41,6 +49,7 @@ const char* outcome_name(Outcome o) {
         case Outcome::crashed: return "crashed";
         case Outcome::timed_out: return "timed out";
         case Outcome::load_error: return "load error";
+        case Outcome::memory_error: return "memory error";
     }
     return "?";
 }
@@ -64,11 +73,27 @@ struct RunSettings {
     int module = 0;
     std::string spec;
     tt::ImplChoice choice{};
-    std::string grader;  // bin/tt_grade_NN
+    std::string grader;      // bin/tt_grade_NN
+    std::string load_check;  // bin/tt_load_check ("" when not built: skipped)
+    std::string lib_dir;     // the module libraries the children load
     ChildLimits limits;
     int jobs = 1;
     std::string tmp_dir;
+    std::string cases_dir;   // XML reports and the children's TMPDIR (owned by the child user)
+    bool sanitized = false;  // sanitizer build: findings become "memory error"
+    std::map<std::string, std::string> env;  // on top of TITO_IMPL
 };
+
+// The environment of every child: the module choice, where the libraries
+// are, a private TMPDIR, and TITO_SANITIZE for sanitizer builds.
+std::map<std::string, std::string> child_env(const RunSettings& rs) {
+    std::map<std::string, std::string> env = rs.env;
+    env["TITO_IMPL"] = rs.spec;
+    if (!rs.lib_dir.empty()) env["TITO_LIB_DIR"] = rs.lib_dir;
+    if (!rs.cases_dir.empty()) env["TMPDIR"] = rs.cases_dir;
+    if (rs.sanitized) env["TITO_SANITIZE"] = "1";
+    return env;
+}
 
 std::string fmt_points(double v) {
     std::ostringstream os;
@@ -128,7 +153,7 @@ std::vector<std::string> list_names(const RunSettings& rs, const std::string& fi
     argv.push_back("--list-test-names-only");
     ChildLimits lim = rs.limits;
     lim.capture_bytes = 8 << 20;
-    ChildResult r = run_child(argv, {{"TITO_IMPL", rs.spec}}, lim);
+    ChildResult r = run_child(argv, child_env(rs), lim);
     // Catch2 returns the number of listed cases as the exit code.
     if (!r.started || r.timed_out || r.signal) listing_failed(rs, r, "--list-test-names-only");
     std::vector<std::string> names;
@@ -145,7 +170,7 @@ std::vector<std::string> list_names(const RunSettings& rs, const std::string& fi
 // [points:N] tag. Cases without a points tag are worth 1 point.
 std::vector<TestCaseEntry> list_cases(const RunSettings& rs) {
     std::vector<std::string> names = list_names(rs, "");
-    ChildResult tags = run_child({rs.grader, "--list-tags"}, {{"TITO_IMPL", rs.spec}}, rs.limits);
+    ChildResult tags = run_child({rs.grader, "--list-tags"}, child_env(rs), rs.limits);
     if (!tags.started || tags.timed_out || tags.signal) listing_failed(rs, tags, "--list-tags");
     std::map<std::string, double> points;
     static const std::regex tag_re(R"(\[points:\s*[0-9]+(?:\.[0-9]+)?\s*\])", std::regex::icase);
@@ -223,9 +248,9 @@ std::string failure_text(const CatchCase& cc) {
 CaseResult run_case(const RunSettings& rs, const TestCaseEntry& test, size_t index) {
     CaseResult res;
     res.test = test;
-    std::string xml_path = rs.tmp_dir + "/case-" + std::to_string(index) + ".xml";
+    std::string xml_path = rs.cases_dir + "/case-" + std::to_string(index) + ".xml";
     std::vector<std::string> argv = {rs.grader, escape_test_spec(test.name), "-r", "xml", "-o", xml_path};
-    ChildResult r = run_child(argv, {{"TITO_IMPL", rs.spec}}, rs.limits);
+    ChildResult r = run_child(argv, child_env(rs), rs.limits);
     res.seconds = r.seconds;
 
     std::string xml;
@@ -258,6 +283,8 @@ CaseResult run_case(const RunSettings& rs, const TestCaseEntry& test, size_t ind
             res.details.push_back("(" + std::to_string(cc.failures.size() - max) + " more failed assertions)");
     };
     std::string ftext = failure_text(cc);
+    std::optional<SanitizerFinding> finding;
+    if (rs.sanitized && r.started && !r.timed_out) finding = find_sanitizer_report(r.err);
 
     if (!r.started) {
         res.outcome = Outcome::load_error;
@@ -270,6 +297,11 @@ CaseResult run_case(const RunSettings& rs, const TestCaseEntry& test, size_t ind
     } else if (r.signal == SIGXCPU) {
         res.outcome = Outcome::timed_out;
         res.reason = "timed out: exceeded its CPU time limit";
+    } else if (finding) {
+        res.outcome = Outcome::memory_error;
+        res.reason = finding->reason;
+        res.details = finding->details;
+        add_failures(1);
     } else if (r.signal) {
         res.outcome = Outcome::crashed;
         res.reason = "crashed with " + signal_description(r.signal);
@@ -322,8 +354,8 @@ struct Tally {
     }
     std::string summary() const {
         std::string s;
-        for (Outcome o : {Outcome::passed, Outcome::failed, Outcome::not_implemented, Outcome::crashed,
-                          Outcome::timed_out, Outcome::load_error}) {
+        for (Outcome o : {Outcome::passed, Outcome::failed, Outcome::not_implemented, Outcome::memory_error,
+                          Outcome::crashed, Outcome::timed_out, Outcome::load_error}) {
             auto it = count.find(o);
             if (it == count.end() || it->second == 0) continue;
             s += (s.empty() ? "" : ", ") + std::to_string(it->second) + " " + outcome_name(o);
@@ -340,12 +372,13 @@ const char* colour_of(Outcome o) {
     }
 }
 
-void print_case_line(std::ostream& os, const CaseResult& r) {
+void print_case_line(std::ostream& os, const CaseResult& r, bool with_reason = true) {
     bool ok = r.outcome == Outcome::passed;
     os << "  " << paint(ok ? "✓" : "✗", colour_of(r.outcome)) << " " << r.test.name << "  ["
        << fmt_points(r.score) << "/" << fmt_points(r.test.points) << "]";
     if (!ok) os << "  " << paint(outcome_name(r.outcome), colour_of(r.outcome));
     os << "\n";
+    if (!with_reason) return;
     if (!ok && !r.reason.empty() && r.outcome != Outcome::failed)
         os << "      " << r.reason << "\n";
     for (const std::string& d : r.details) os << "      " << d << "\n";
@@ -389,27 +422,59 @@ std::string xml_escape(const std::string& s) {
     return out;
 }
 
+// Reports are replaced atomically (a temporary file in the same directory,
+// fsync, rename): a reader, or a run killed half-way, never sees half a file.
 void write_text_file(const std::string& path, const std::string& text) {
     if (path == "-") {
         std::cout << text;
         return;
     }
     std::error_code ec;
-    fs::path p(path);
-    if (p.has_parent_path()) fs::create_directories(p.parent_path(), ec);
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out << text;
-    out.close();
-    if (!out) throw std::runtime_error("cannot write " + path);
+    fs::path p = fs::absolute(path);
+    fs::create_directories(p.parent_path(), ec);
+    static std::atomic<int> counter{0};
+    std::string tmp = (p.parent_path() / ("." + p.filename().string() + ".tmp-" + std::to_string(getpid()) +
+                                          "-" + std::to_string(counter++)))
+                          .string();
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) throw std::runtime_error("cannot write " + path + ": " + std::strerror(errno));
+    size_t done = 0;
+    while (done < text.size()) {
+        ssize_t w = ::write(fd, text.data() + done, text.size() - done);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) {
+            int err = errno;
+            ::close(fd);
+            ::unlink(tmp.c_str());
+            throw std::runtime_error("cannot write " + path + ": " + std::strerror(err));
+        }
+        done += static_cast<size_t>(w);
+    }
+    ::fsync(fd);
+    ::close(fd);
+    if (::rename(tmp.c_str(), p.c_str()) != 0) {
+        int err = errno;
+        ::unlink(tmp.c_str());
+        throw std::runtime_error("cannot write " + path + ": " + std::strerror(err));
+    }
 }
 
+// total_cases / total_points: of the whole run; while it is still going
+// (fewer results than cases) the report says how far it got.
 std::string gradescope_json(const RunSettings& rs, const std::vector<CaseResult>& results,
-                            const Tally& t) {
+                            const Tally& t, size_t total_cases = 0, double total_points = -1) {
     progress::Json doc = progress::Json::object();
+    bool partial = total_cases > results.size();
     doc.set("score", t.score);
-    doc.set("max_score", t.max);
-    doc.set("output", "Module " + two_digits(rs.module) + " (" + tt::module_info(rs.module).name +
-                          "), " + describe_choice(rs.module, rs.choice) + ": " + t.summary() + ".");
+    doc.set("max_score", partial && total_points >= 0 ? total_points : t.max);
+    std::string summary = t.summary().empty() ? "no test case finished yet" : t.summary();
+    std::string output = "Module " + two_digits(rs.module) + " (" + tt::module_info(rs.module).name + "), " +
+                         describe_choice(rs.module, rs.choice) + ": " + summary + ".";
+    if (partial)
+        output += " INCOMPLETE: " + std::to_string(results.size()) + " of " + std::to_string(total_cases) +
+                  " test cases finished (the run was interrupted, or is still running).";
+    if (rs.sanitized) output += " Sanitizer build (AddressSanitizer + UBSan).";
+    doc.set("output", output);
     progress::Json tests = progress::Json::array();
     for (const CaseResult& r : results) {
         progress::Json j = progress::Json::object();
@@ -430,7 +495,9 @@ std::string junit_xml(const RunSettings& rs, const std::vector<CaseResult>& resu
     int failures = 0, errors = 0;
     double time = 0;
     for (const CaseResult& r : results) {
-        if (r.outcome == Outcome::failed || r.outcome == Outcome::not_implemented) failures++;
+        if (r.outcome == Outcome::failed || r.outcome == Outcome::not_implemented ||
+            r.outcome == Outcome::memory_error)
+            failures++;
         else if (r.outcome != Outcome::passed) errors++;
         time += r.seconds;
     }
@@ -454,7 +521,8 @@ std::string junit_xml(const RunSettings& rs, const std::vector<CaseResult>& resu
             continue;
         }
         os << ">\n";
-        bool failure = r.outcome == Outcome::failed || r.outcome == Outcome::not_implemented;
+        bool failure = r.outcome == Outcome::failed || r.outcome == Outcome::not_implemented ||
+                       r.outcome == Outcome::memory_error;
         std::string message = r.reason.empty() ? outcome_name(r.outcome) : r.reason;
         os << "      <" << (failure ? "failure" : "error") << " type=\"" << outcome_name(r.outcome)
            << "\" message=\"" << xml_escape(message) << "\">" << xml_escape(case_text(r)) << "</"
@@ -517,6 +585,230 @@ uint32_t needed_modules(int n) {
     return mask;
 }
 
+std::string library_path(const std::string& lib_dir, int m, tt::Variant v) {
+    return (fs::path(lib_dir) / ("tt_" + std::string(tt::module_info(m).dir) + "_" + tt::variant_name(v) + ".so"))
+        .string();
+}
+
+// Why no case of a run can start: a student library failed the pre-flight,
+// or loading the module stack failed in the load check.
+struct Blocked {
+    std::string reason;
+    std::vector<std::string> details;
+};
+
+std::optional<Blocked> check_before_running(const RunSettings& rs, uint32_t needed) {
+    // 1. Pre-flight: each student library is read as a file; none of its code runs.
+    for (int m = 1; m <= tt::kModuleCount; ++m) {
+        if (!(needed & (1u << m)) || rs.choice[m - 1] != tt::Variant::student) continue;
+        std::string path = library_path(rs.lib_dir, m, tt::Variant::student);
+        PreflightResult pf = preflight_library(path, tt::module_info(m).entry);
+        if (pf.ok) continue;
+        Blocked b;
+        b.reason = "rejected before running: " + fs::path(path).filename().string() + ": " + pf.problems.front();
+        for (size_t i = 1; i < pf.problems.size(); ++i) b.details.push_back("also: " + pf.problems[i]);
+        b.details.push_back("library: " + path);
+        b.details.push_back("no test case of this module ran; every case scores 0");
+        return b;
+    }
+    // 2. Load the stack once in a child with the limits of a test case: a
+    //    missing symbol, a bad static initialiser or an ABI mismatch shows here.
+    if (rs.load_check.empty()) return std::nullopt;
+    ChildResult r = run_child({rs.load_check, two_digits(rs.module)}, child_env(rs), rs.limits);
+    Blocked b;
+    auto stderr_tail = [&] {
+        std::string tail = tail_lines(r.err, 12);
+        if (tail.find_first_not_of(" \n") != std::string::npos) add_indented(b.details, "stderr: ", tail);
+    };
+    if (!r.started) {
+        b.reason = "the modules could not be loaded: " + r.start_error;
+        return b;
+    }
+    std::optional<SanitizerFinding> finding;
+    if (rs.sanitized && !r.timed_out) finding = find_sanitizer_report(r.err);
+    if (r.timed_out) {
+        b.reason = "loading the module libraries timed out after " + fmt_points(rs.limits.timeout_s) +
+                   " s (a static initialiser or init function that never returns?)";
+        stderr_tail();
+    } else if (finding) {
+        b.reason = "loading the module libraries: " + finding->reason;
+        b.details = finding->details;
+    } else if (r.signal) {
+        b.reason = "loading the module libraries crashed with " + signal_description(r.signal) +
+                   ": a static initialiser (the constructor of a global object) or the init function "
+                   "of a module library failed before any test ran";
+        stderr_tail();
+    } else if (r.exit_code == 3 || r.exit_code == 4) {
+        std::vector<std::string> lines = split_lines(r.err);
+        while (!lines.empty() && lines.back().empty()) lines.pop_back();
+        b.reason = lines.empty() ? "the module libraries could not be loaded" : lines.front();
+        for (size_t i = 1; i < lines.size() && i < 12; ++i) b.details.push_back(lines[i]);
+    } else if (r.exit_code != 0) {
+        b.reason = "loading the module libraries failed (exit code " + std::to_string(r.exit_code) +
+                   "; exit() called by a static initialiser?)";
+        stderr_tail();
+    } else {
+        return std::nullopt;
+    }
+    b.details.push_back("no test case of this module ran; every case scores 0");
+    return b;
+}
+
+// The pre-run checks, then every case; results handed to `done` in order.
+std::vector<CaseResult> execute(const RunSettings& rs, const std::vector<TestCaseEntry>& cases,
+                                const std::function<void(const CaseResult&)>& done) {
+    std::optional<Blocked> blocked = check_before_running(rs, needed_modules(rs.module));
+    if (!blocked) return run_all(rs, cases, done);
+    std::vector<CaseResult> results;
+    for (const TestCaseEntry& t : cases) {
+        CaseResult r;
+        r.test = t;
+        r.outcome = Outcome::load_error;
+        r.reason = blocked->reason;
+        r.details = blocked->details;
+        results.push_back(r);
+        done(r);
+    }
+    return results;
+}
+
+// Record a grade in the progress store; prints where (or why not).
+void record_grade(const RunSettings& rs, const Tally& tally,
+                  const std::vector<progress::LibraryStamp>& stamps, std::ostream& os) {
+    progress::GradeRecord rec;
+    rec.module = rs.module;
+    rec.mode = progress::classify(rs.module, rs.choice);
+    rec.score = tally.score;
+    rec.max_score = tally.max;
+    rec.cases = tally.total;
+    rec.passed = tally.passed;
+    rec.passed_all = tally.passed == tally.total && tally.total > 0;
+    rec.timestamp = progress::now_iso8601(&rec.time);
+    rec.impl = tt::format_impl_choice(rs.choice);
+    rec.libraries = stamps;
+    std::string store_path = progress::default_store_path();
+    const std::string nn = two_digits(rs.module);
+    try {
+        progress::Store store = progress::record_grade(rec, store_path);
+        os << "Recorded as the " << progress::mode_name(rec.mode) << " grade of module " << nn << " in "
+           << store_path << ".\n";
+        if (rs.module == 9) {
+            progress::GateStatus g = progress::gate_status(9, store, paths().lib_dir);
+            os << "Milestone 04: " << (g.unlocked ? "unlocked: run ./tito milestone run 04" : "locked") << "\n";
+            if (!g.unlocked)
+                for (const auto& why : g.reasons) os << "  - " << why << "\n";
+        }
+    } catch (const std::exception& e) {
+        std::cerr << "tito: could not record the grade: " << e.what() << "\n";
+    }
+}
+
+void print_grade_table(std::ostream& os, const std::vector<CaseResult>& results, const Tally& tally,
+                       bool verbose) {
+    size_t width = 20;
+    for (const auto& r : results) width = std::max(width, std::min<size_t>(r.test.name.size(), 60));
+    os << "  " << std::left << std::setw(static_cast<int>(width)) << "case" << "  " << std::setw(16)
+       << "outcome" << "points\n";
+    os << "  " << std::string(width + 24, '-') << "\n";
+    for (const auto& r : results) {
+        std::string name = r.test.name.size() > width ? r.test.name.substr(0, width - 1) + "…" : r.test.name;
+        std::string pts = fmt_points(r.score) + "/" + fmt_points(r.test.points);
+        os << "  " << std::left << std::setw(static_cast<int>(width)) << name << "  "
+           << paint(outcome_name(r.outcome), colour_of(r.outcome))
+           << std::string(16 - std::min<size_t>(15, std::string(outcome_name(r.outcome)).size()), ' ') << pts
+           << "\n";
+    }
+    os << "  " << std::string(width + 24, '-') << "\n";
+    os << "  " << std::left << std::setw(static_cast<int>(width)) << "total" << "  " << std::setw(16) << ""
+       << fmt_points(tally.score) << "/" << fmt_points(tally.max) << "\n";
+    bool any_detail = false;
+    // Functions not implemented yet: each message once, with how many cases need it.
+    std::vector<std::pair<std::string, int>> missing;
+    // A load error shared by many cases (a rejected library) is shown once.
+    std::vector<std::pair<std::string, int>> load_errors;
+    for (const auto& r : results) {
+        if (r.outcome == Outcome::passed) continue;
+        if (r.outcome == Outcome::not_implemented && !verbose) {
+            auto it = std::find_if(missing.begin(), missing.end(), [&](const auto& m) { return m.first == r.reason; });
+            if (it == missing.end()) missing.emplace_back(r.reason, 1);
+            else it->second++;
+            continue;
+        }
+        if (r.outcome == Outcome::load_error) {
+            auto it = std::find_if(load_errors.begin(), load_errors.end(),
+                                   [&](const auto& m) { return m.first == r.reason; });
+            if (it != load_errors.end()) {
+                it->second++;
+                continue;
+            }
+            load_errors.emplace_back(r.reason, 1);
+        }
+        if (!any_detail) os << "\nWhat went wrong:\n";
+        any_detail = true;
+        print_case_line(os, r);
+        if (verbose && !r.output.empty()) os << "      output:\n" << r.output;
+    }
+    for (const auto& [reason, n] : load_errors)
+        if (n > 1) os << "  (" << n << " cases had this load error)\n";
+    if (!missing.empty()) os << "\nNot implemented yet:\n";
+    for (const auto& [reason, n] : missing)
+        os << "  - " << reason << "\n    (needed by " << n << " case" << (n == 1 ? "" : "s") << ")\n";
+}
+
+// `grade NN --integrated`: the isolated score next to the integrated one.
+// `isolated` holds the per-case results when the isolated grade ran now;
+// otherwise `recorded` is the fresh isolated record.
+void print_side_by_side(std::ostream& os, int module, const std::vector<CaseResult>& integrated,
+                        const Tally& integrated_tally, const std::vector<CaseResult>* isolated,
+                        const Tally* isolated_tally, const progress::GradeRecord* recorded) {
+    const std::string nn = two_digits(module), below = two_digits(module - 1);
+    os << "\nIsolated and integrated, side by side:\n";
+    if (isolated && isolated_tally) {
+        size_t width = 20;
+        for (const auto& r : integrated) width = std::max(width, std::min<size_t>(r.test.name.size(), 52));
+        auto cell = [](const CaseResult* r) {
+            if (!r) return std::string("-");
+            std::string s = r->outcome == Outcome::passed ? "✓ " : "✗ ";
+            s += fmt_points(r->score) + "/" + fmt_points(r->test.points);
+            if (r->outcome != Outcome::passed) s += " " + std::string(outcome_name(r->outcome));
+            return s;
+        };
+        auto pad = [](const std::string& s, size_t w) {
+            // ✓ and ✗ are three bytes and one column.
+            size_t cols = 0;
+            for (unsigned char c : s) cols += (c & 0xC0) != 0x80;
+            return s + std::string(w > cols ? w - cols : 1, ' ');
+        };
+        os << "  " << pad("case", width + 2) << pad("isolated", 24) << "integrated\n";
+        os << "  " << std::string(width + 2 + 24 + 24, '-') << "\n";
+        int differ = 0;
+        for (const auto& r : integrated) {
+            const CaseResult* iso = nullptr;
+            for (const auto& c : *isolated)
+                if (c.test.name == r.test.name) iso = &c;
+            if (iso && iso->outcome == Outcome::passed && r.outcome != Outcome::passed) ++differ;
+            std::string name = r.test.name.size() > width ? r.test.name.substr(0, width - 1) + "…" : r.test.name;
+            os << "  " << pad(name, width + 2) << pad(cell(iso), 24) << cell(&r) << "\n";
+        }
+        os << "  " << std::string(width + 2 + 24 + 24, '-') << "\n";
+        os << "  " << pad("total", width + 2)
+           << pad(fmt_points(isolated_tally->score) + "/" + fmt_points(isolated_tally->max), 24)
+           << fmt_points(integrated_tally.score) << "/" << fmt_points(integrated_tally.max) << "\n";
+        if (differ > 0)
+            os << "  " << differ << " case" << (differ == 1 ? " passes" : "s pass")
+               << " isolated but not integrated: the difference is in your modules 01-" << below
+               << " (the integrated run uses them instead of the reference).\n";
+    } else if (recorded) {
+        os << "  isolated    your " << nn << " on reference 01-" << below << "   " << fmt_points(recorded->score)
+           << "/" << fmt_points(recorded->max_score) << "   (recorded " << recorded->timestamp
+           << "; your module " << nn << " is unchanged since)\n";
+        os << "  integrated  your own 01-" << nn << "              " << fmt_points(integrated_tally.score) << "/"
+           << fmt_points(integrated_tally.max) << "   (now)\n";
+        if (recorded->score > integrated_tally.score)
+            os << "  The integrated score is lower: the difference is in your modules 01-" << below << ".\n";
+    }
+}
+
 }  // namespace
 
 int cmd_test(const std::vector<std::string>& args, bool grade) {
@@ -525,17 +817,25 @@ int cmd_test(const std::vector<std::string>& args, bool grade) {
     auto add = opts.add_options();
     add("help,h", "show this help");
     add("impl", po::value<std::string>(), "module choice, e.g. reference,03=student (see tito --help)");
-    add("integrated", "grade on your own stack: student 01..NN, reference above");
+    add("integrated", grade ? "grade on your own stack: student 01..NN, reference above (and show the "
+                              "isolated score next to it)"
+                            : "grade on your own stack: student 01..NN, reference above");
     if (!grade)
         add("filter,k", po::value<std::vector<std::string>>(),
             "run only the cases whose name contains this text (case-insensitive; repeatable)");
     add("timeout", po::value<double>()->default_value(10), "wall-clock seconds per test case");
     add("memory", po::value<long>()->default_value(-1, "auto"),
-        "address-space limit per test case in MiB (auto: 4096, or 256 per CPU core when more;\n"
-        "0: none; always off when TITO_SANITIZE is set)");
+        "address-space limit per test case in MiB (auto: 4096, or 256 per CPU core when more; "
+        "0: none; always off for sanitizer builds)");
+    add("processes", po::value<long>()->default_value(0, "auto"),
+        "processes and threads a test case may add to what its user runs already "
+        "(RLIMIT_NPROC; auto: 2 per CPU core + 64)");
     add("jobs,j", po::value<int>()->default_value(1), "test cases to run at the same time");
+    add("sanitize", "build the grader and the libraries with AddressSanitizer + UBSan in "
+                    "<build>-asan and report memory errors and undefined behaviour");
     if (grade) {
-        add("json", po::value<std::string>(), "write Gradescope results.json here ('-': stdout)");
+        add("json", po::value<std::string>(), "write Gradescope results.json here ('-': stdout); "
+                                              "rewritten after every case");
         add("junit", po::value<std::string>(), "write a JUnit XML report here");
         add("no-record", "do not record the grade in the progress store");
     }
@@ -555,11 +855,11 @@ int cmd_test(const std::vector<std::string>& args, bool grade) {
                        "Grade module NN: every test case of bin/tt_grade_NN in its own process,\n"
                        "a score table, the result recorded in the progress store (with the hashes\n"
                        "of the student libraries graded), and optional Gradescope/JUnit reports.\n"
-                       "Default: isolated (your NN on reference 01..NN-1). Exit 0 only when every\n"
-                       "case passed.",
+                       "Default: isolated (your NN on reference 01..NN-1); --integrated also shows\n"
+                       "the isolated score. Exit 0 only when every case passed.",
                        opts);
         else
-            print_help("tito test NN [--impl SPEC | --integrated] [-k FILTER]",
+            print_help("tito test NN [--impl SPEC | --integrated] [-k FILTER] [--sanitize]",
                        "Run the grading suite of module NN, each test case in its own process\n"
                        "(time and memory limits; a crash fails only that case), and show why each\n"
                        "case failed: the assertion, the expected and actual values, the hint of a\n"
@@ -600,22 +900,47 @@ int cmd_test(const std::vector<std::string>& args, bool grade) {
         memory = std::max(4096L, 256L * std::max(1L, sysconf(_SC_NPROCESSORS_ONLN)));
     }
     if (memory < 0) throw UsageError{"--memory must be 0 or more", command};
-    const char* sanitize = std::getenv("TITO_SANITIZE");
-    bool sanitized = sanitize && *sanitize && std::string(sanitize) != "0";
-    rs.limits.memory_bytes = sanitized ? 0 : static_cast<long long>(memory) << 20;
+    long processes = vm["processes"].as<long>();
+    if (processes < 0) throw UsageError{"--processes must be 0 (auto) or more", command};
+    const char* sanitize_env = std::getenv("TITO_SANITIZE");
+    const bool build_sanitize = vm.count("sanitize") > 0;
+    rs.sanitized = build_sanitize || (sanitize_env && *sanitize_env && std::string(sanitize_env) != "0");
+    // AddressSanitizer reserves terabytes of address space (its shadow memory).
+    rs.limits.memory_bytes = rs.sanitized ? 0 : static_cast<long long>(memory) << 20;
     rs.jobs = vm["jobs"].as<int>();
     if (rs.jobs < 1) throw UsageError{"--jobs must be at least 1", command};
     bool verbose = vm.count("verbose") > 0;
+    // With --json - the report goes to stdout, so the readable text goes to stderr.
+    const bool json_stdout = grade && vm.count("json") && vm["json"].as<std::string>() == "-";
+    std::ostream& os = json_stdout ? std::cerr : std::cout;
+    const uint32_t needed = needed_modules(module);
 
     // What must exist before anything runs.
     const Paths& p = paths();
-    rs.grader = (fs::path(p.bin_dir) / ("tt_grade_" + nn)).string();
+    std::string bin_dir = p.bin_dir;
+    rs.lib_dir = p.lib_dir;
+    if (build_sanitize) {
+        std::string error;
+        std::optional<SanitizeBuild> b = build_sanitized(module, rs.choice, needed, os, error);
+        if (!b) {
+            std::cerr << "tito: " << error << "\n";
+            return kBuildError;
+        }
+        bin_dir = b->bin_dir;
+        rs.lib_dir = b->lib_dir;
+    }
+    rs.grader = (fs::path(bin_dir) / ("tt_grade_" + nn)).string();
+    if (std::string lc = (fs::path(bin_dir) / "tt_load_check").string(); fs::exists(lc)) rs.load_check = lc;
     if (vm.count("grader")) {
         rs.grader = fs::absolute(vm["grader"].as<std::string>()).string();
         if (!fs::exists(rs.grader)) {
             std::cerr << "tito: the grader " << rs.grader << " does not exist\n";
             return kLoadError;
         }
+        // The load check of the grader's own build (a sanitizer build's
+        // libraries load only into a sanitizer build's program).
+        if (std::string lc = (fs::path(rs.grader).parent_path() / "tt_load_check").string(); fs::exists(lc))
+            rs.load_check = lc;
     }
     if (!fs::exists(rs.grader)) {
         std::cerr << "tito: module " << nn << " (" << info.name << ") is not built yet: its grader "
@@ -628,11 +953,15 @@ int cmd_test(const std::vector<std::string>& args, bool grade) {
             std::cerr << "  its grading suite grader/suites/" << info.dir << ".cpp is not in this checkout.\n";
         return kLoadError;
     }
-    uint32_t needed = needed_modules(module);
     bool missing = false;
+    std::vector<std::string> readable;  // what the child user must be able to read
     for (int m = 1; m <= tt::kModuleCount; ++m) {
         if (!(needed & (1u << m))) continue;
-        std::string lib = tt::module_library_path(m, rs.choice[m - 1]);
+        for (tt::Variant v : {tt::Variant::student, tt::Variant::reference}) {
+            std::string lib = library_path(rs.lib_dir, m, v);
+            if (fs::exists(lib)) readable.push_back(lib);
+        }
+        std::string lib = library_path(rs.lib_dir, m, rs.choice[m - 1]);
         if (fs::exists(lib)) continue;
         if (!missing)
             std::cerr << "tito: module " << nn << " needs libraries that are not built yet:\n";
@@ -646,7 +975,16 @@ int cmd_test(const std::vector<std::string>& args, bool grade) {
         return kLoadError;
     }
 
-    // A private directory for the XML reports.
+    // Who the cases run as, and their process limit.
+    std::vector<std::string> executable = {rs.grader};
+    if (!rs.load_check.empty()) executable.push_back(rs.load_check);
+    SandboxPlan plan = plan_sandbox(readable, executable, processes);
+    if (!plan.warning.empty()) std::cerr << plan.warning << "\n";
+    rs.limits.processes = plan.processes;
+    rs.limits.run_as_uid = plan.uid;
+    rs.limits.run_as_gid = plan.gid;
+
+    // A private directory for the XML reports (and the children's TMPDIR).
     std::string tmpl = (fs::temp_directory_path() / "tito-XXXXXX").string();
     if (!mkdtemp(tmpl.data())) throw std::runtime_error("cannot create a temporary directory in " +
                                                         fs::temp_directory_path().string());
@@ -658,9 +996,11 @@ int cmd_test(const std::vector<std::string>& args, bool grade) {
             fs::remove_all(dir, ec);
         }
     } cleanup{rs.tmp_dir};
+    rs.cases_dir = prepare_child_dir(rs.tmp_dir, "cases", plan);
+    rs.limits.work_dir = rs.cases_dir;
 
     // Stamp the student libraries before running: the grade is tied to these bytes.
-    std::vector<progress::LibraryStamp> stamps = progress::stamp_libraries(module, rs.choice, p.lib_dir);
+    std::vector<progress::LibraryStamp> stamps = progress::stamp_libraries(module, rs.choice, rs.lib_dir);
 
     std::vector<TestCaseEntry> cases = list_cases(rs);
     if (vm.count("filter")) {
@@ -685,104 +1025,99 @@ int cmd_test(const std::vector<std::string>& args, bool grade) {
         std::cerr << "tito: the grader " << rs.grader << " has no test cases.\n";
         return kTestsFailed;
     }
+    double total_points = 0;
+    for (const auto& c : cases) total_points += c.points;
 
-    // With --json - the report goes to stdout, so the readable text goes to stderr.
-    bool json_stdout = grade && vm.count("json") && vm["json"].as<std::string>() == "-";
-    std::ostream& os = json_stdout ? std::cerr : std::cout;
     os << (grade ? "Grading" : "Testing") << " module " << nn << " (" << info.name << "), "
        << describe_choice(module, rs.choice) << "\n  TITO_IMPL=" << rs.spec;
     if (spec_origin == "TITO_IMPL") os << " (from the TITO_IMPL environment variable)";
+    if (rs.sanitized) os << "\n  sanitizer build (AddressSanitizer + UBSan): libraries from " << rs.lib_dir;
     os << "\n  " << cases.size() << " test case" << (cases.size() == 1 ? "" : "s")
-       << ", each in its own process (timeout " << fmt_points(rs.limits.timeout_s) << " s)\n\n";
+       << ", each in its own process (timeout " << fmt_points(rs.limits.timeout_s) << " s";
+    if (!plan.user.empty()) os << ", as user " << plan.user;
+    os << ")\n\n";
 
+    const std::string json_path = grade && vm.count("json") ? vm["json"].as<std::string>() : "";
     Tally tally;
-    std::vector<CaseResult> results = run_all(rs, cases, [&](const CaseResult& r) {
+    std::vector<CaseResult> finished;
+    std::string last_reason;
+    std::vector<CaseResult> results = execute(rs, cases, [&](const CaseResult& r) {
         tally.add(r);
         if (!grade) {
-            print_case_line(os, r);
+            // A load error shared by every case is explained once.
+            bool repeat = r.outcome == Outcome::load_error && r.reason == last_reason;
+            print_case_line(os, r, !repeat);
+            if (r.outcome == Outcome::load_error) last_reason = r.reason;
             if (verbose && r.outcome != Outcome::passed && !r.output.empty())
                 os << "      output:\n" << r.output;
             os.flush();
         }
+        // results.json after every case: a run killed half-way leaves what finished.
+        if (!json_path.empty() && json_path != "-") {
+            finished.push_back(r);
+            try {
+                write_text_file(json_path, gradescope_json(rs, finished, tally, cases.size(), total_points));
+            } catch (const std::exception& e) {
+                std::cerr << "tito: " << e.what() << "\n";
+            }
+        }
     });
 
-    if (grade) {
-        size_t width = 20;
-        for (const auto& r : results) width = std::max(width, std::min<size_t>(r.test.name.size(), 60));
-        os << "  " << std::left << std::setw(static_cast<int>(width)) << "case" << "  "
-           << std::setw(16) << "outcome" << "points\n";
-        os << "  " << std::string(width + 24, '-') << "\n";
-        for (const auto& r : results) {
-            std::string name = r.test.name.size() > width ? r.test.name.substr(0, width - 1) + "…" : r.test.name;
-            std::string pts = fmt_points(r.score) + "/" + fmt_points(r.test.points);
-            os << "  " << std::left << std::setw(static_cast<int>(width)) << name << "  "
-               << paint(outcome_name(r.outcome), colour_of(r.outcome))
-               << std::string(16 - std::min<size_t>(15, std::string(outcome_name(r.outcome)).size()), ' ')
-               << pts << "\n";
-        }
-        os << "  " << std::string(width + 24, '-') << "\n";
-        os << "  " << std::left << std::setw(static_cast<int>(width)) << "total" << "  " << std::setw(16)
-           << "" << fmt_points(tally.score) << "/" << fmt_points(tally.max) << "\n";
-        bool any_detail = false;
-        // Functions not implemented yet: each message once, with how many cases need it.
-        std::vector<std::pair<std::string, int>> missing;
-        for (const auto& r : results) {
-            if (r.outcome == Outcome::passed) continue;
-            if (r.outcome == Outcome::not_implemented && !verbose) {
-                auto it = std::find_if(missing.begin(), missing.end(),
-                                       [&](const auto& m) { return m.first == r.reason; });
-                if (it == missing.end()) missing.emplace_back(r.reason, 1);
-                else it->second++;
-                continue;
-            }
-            if (!any_detail) os << "\nWhat went wrong:\n";
-            any_detail = true;
-            print_case_line(os, r);
-            if (verbose && !r.output.empty()) os << "      output:\n" << r.output;
-        }
-        if (!missing.empty()) os << "\nNot implemented yet:\n";
-        for (const auto& [reason, n] : missing)
-            os << "  - " << reason << "\n    (needed by " << n << " case" << (n == 1 ? "" : "s") << ")\n";
-    }
+    if (grade) print_grade_table(os, results, tally, verbose);
     os << "\n" << tally.summary() << ". Score " << fmt_points(tally.score) << "/"
        << fmt_points(tally.max) << ".\n";
 
     int code = kOk;
     if (tally.count[Outcome::load_error] > 0) code = kLoadError;
     else if (tally.passed != tally.total) code = kTestsFailed;
+    if (!grade) return code;
 
-    if (grade) {
-        if (vm.count("json")) write_text_file(vm["json"].as<std::string>(), gradescope_json(rs, results, tally));
-        if (vm.count("junit")) write_text_file(vm["junit"].as<std::string>(), junit_xml(rs, results, tally));
-        if (!vm.count("no-record")) {
-            progress::GradeRecord rec;
-            rec.module = module;
-            rec.mode = progress::classify(module, rs.choice);
-            rec.score = tally.score;
-            rec.max_score = tally.max;
-            rec.cases = tally.total;
-            rec.passed = tally.passed;
-            rec.passed_all = tally.passed == tally.total && tally.total > 0;
-            rec.timestamp = progress::now_iso8601(&rec.time);
-            rec.impl = tt::format_impl_choice(rs.choice);
-            rec.libraries = stamps;
-            std::string store_path = progress::default_store_path();
-            try {
-                progress::Store store = progress::record_grade(rec, store_path);
-                os << "Recorded as the " << progress::mode_name(rec.mode) << " grade of module " << nn
-                   << " in " << store_path << ".\n";
-                if (module == 9) {
-                    progress::GateStatus g = progress::gate_status(9, store, p.lib_dir);
-                    os << "Milestone 04: " << (g.unlocked ? "unlocked: run ./tito milestone run 04" : "locked")
-                       << "\n";
-                    if (!g.unlocked)
-                        for (const auto& why : g.reasons) os << "  - " << why << "\n";
-                }
-            } catch (const std::exception& e) {
-                std::cerr << "tito: could not record the grade: " << e.what() << "\n";
-            }
+    const bool record = !vm.count("no-record") && !rs.sanitized;
+    if (record) record_grade(rs, tally, stamps, os);
+    else if (!vm.count("no-record"))
+        os << "Not recorded: a sanitizer run is a check, not a grade (run ./tito grade " << nn
+           << " without --sanitize to record one).\n";
+
+    // --integrated: the isolated score next to it (recorded and fresh, or run now).
+    std::string extra_output;
+    if (progress::classify(module, rs.choice) == progress::Mode::integrated && module > 1) {
+        std::optional<progress::GradeRecord> iso_record;
+        if (!rs.sanitized) {
+            progress::Store store = progress::load();
+            iso_record = store.find(module, progress::Mode::isolated);
+            if (iso_record && !progress::check_fresh(*iso_record, rs.lib_dir).fresh) iso_record.reset();
+        }
+        if (iso_record) {
+            print_side_by_side(os, module, results, tally, nullptr, nullptr, &*iso_record);
+            extra_output = " Isolated (recorded " + iso_record->timestamp + "): " + fmt_points(iso_record->score) +
+                           "/" + fmt_points(iso_record->max_score) + ".";
+        } else {
+            RunSettings iso = rs;
+            iso.spec = "reference," + nn + "=student";
+            iso.choice = parse_spec_or_usage(iso.spec, command);
+            os << "\nRunning the isolated grade too (your " << nn << " on reference 01-" << two_digits(module - 1)
+               << "), to compare ...\n";
+            os.flush();
+            Tally iso_tally;
+            std::vector<CaseResult> iso_results =
+                execute(iso, cases, [&](const CaseResult& r) { iso_tally.add(r); });
+            if (record)
+                record_grade(iso, iso_tally, progress::stamp_libraries(module, iso.choice, iso.lib_dir), os);
+            print_side_by_side(os, module, results, tally, &iso_results, &iso_tally, nullptr);
+            extra_output = " Isolated: " + fmt_points(iso_tally.score) + "/" + fmt_points(iso_tally.max) + ".";
         }
     }
+
+    if (!json_path.empty()) {
+        std::string doc = gradescope_json(rs, results, tally);
+        if (!extra_output.empty()) {
+            progress::Json j = progress::Json::parse(doc);
+            j.set("output", j.string_or("output", "") + extra_output);
+            doc = j.dump(2) + "\n";
+        }
+        write_text_file(json_path, doc);
+    }
+    if (vm.count("junit")) write_text_file(vm["junit"].as<std::string>(), junit_xml(rs, results, tally));
     return code;
 }
 

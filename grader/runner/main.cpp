@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli.hpp"
+#include "instructor.hpp"
 
 namespace fs = std::filesystem;
 
@@ -47,6 +48,11 @@ void print_global_help() {
            "  stubs generate|check [NN..]  write / verify the student stubs from the reference\n"
            "  milestone list               the milestone and whether it is unlocked\n"
            "  milestone run 04 [PART]      run milestone 04 (needs module 09 passed, integrated)\n"
+           "  module reset NN              put module NN's stub back (your files are backed up)\n"
+           "Instructors:\n"
+           "  release --out DIR            a student release (reference as prebuilt libraries)\n"
+           "  release --gradescope --out DIR  a Gradescope autograder bundle\n"
+           "  grade-batch DIR -j N         grade every submission in DIR into a CSV gradebook\n"
            "  help [COMMAND]               this help, or a command's (also COMMAND --help)\n\n"
            "Global options:\n"
            "  --impl SPEC    which variant of each module (default per command)\n"
@@ -57,7 +63,8 @@ void print_global_help() {
         << "\nEnvironment: TITO_IMPL (module choice), TITO_PROGRESS (progress store path),\n"
            "TITO_LIB_DIR (module libraries), TITO_SOURCE_DIR (repository, for stubs),\n"
            "TITO_BUILD_DIR and TITO_NO_BUILD=1 (launcher),\n"
-           "TITO_SANITIZE (no address-space limit for sanitizer builds).\n"
+           "TITO_SANITIZE (no address-space limit for sanitizer builds), TITO_SANITIZE_BUILD_DIR\n"
+           "(--sanitize), TITO_CHILD_USER (as root: the user test cases run as, default nobody).\n"
            "Documentation: docs/cli.md\n";
 }
 
@@ -112,6 +119,9 @@ int run(int argc, char** argv) {
     if (command == "status") return cmd_status(rest);
     if (command == "stubs") return cmd_stubs(rest);
     if (command == "milestone" || command == "milestones") return cmd_milestone(rest);
+    if (command == "module") return cmd_module(rest);
+    if (command == "release") return cmd_release(rest);
+    if (command == "grade-batch") return cmd_grade_batch(rest);
     if (command == "setup")
         throw UsageError{"setup is done by the ./tito launcher (it installs packages and builds)", ""};
     throw UsageError{"unknown command '" + command + "'", ""};

@@ -10,6 +10,7 @@
 #include <stdexcept>
 
 #include "cli.hpp"
+#include "instructor.hpp"
 
 namespace fs = std::filesystem;
 
@@ -259,9 +260,14 @@ int cmd_stubs(const std::vector<std::string>& args) {
             continue;
         }
         if (!fs::is_directory(ref)) {
-            if (explicit_modules)
-                std::cout << "module " << two_digits(m)
-                          << ": no reference sources here (a student release?); nothing to do\n";
+            if (explicit_modules) {
+                std::cerr << "tito: stubs " << action << " needs the reference sources of module "
+                          << two_digits(m) << " (modules/" << info.dir
+                          << "/reference/), which only the instructor's repository has"
+                          << (files::is_release(root) ? "; this is a student release" : "") << ".\n"
+                          << "  To put the stub of a module back: ./tito module reset " << two_digits(m) << "\n";
+                return kLoadError;
+            }
             continue;
         }
         ++module_count;
@@ -291,6 +297,15 @@ int cmd_stubs(const std::vector<std::string>& args) {
                                      fs::relative(e.path(), student)).generic_string());
     }
 
+    if (module_count == 0) {
+        std::cerr << "tito: stubs " << action
+                  << " needs the reference sources (modules/NN_name/reference/), which only the instructor's "
+                     "repository has"
+                  << (files::is_release(root) ? "; this is a student release" : "") << ".\n"
+                  << "  To put the stub of a module back: ./tito module reset NN\n";
+        return kLoadError;
+    }
+
     if (check) {
         int bad = 0;
         for (const Planned& pl : plan) {
@@ -318,6 +333,23 @@ int cmd_stubs(const std::vector<std::string>& args) {
         std::cout << "Stubs in sync: " << plan.size() << " file" << (plan.size() == 1 ? "" : "s") << " in "
                   << module_count << " module" << (module_count == 1 ? "" : "s") << ".\n";
         return kOk;
+    }
+
+    // Student files about to be overwritten are backed up first (module by
+    // module, like ./tito module reset): nothing is lost to a regeneration.
+    std::map<std::string, bool> backed_up;
+    for (const Planned& pl : plan) {
+        if (!fs::exists(pl.target) || read_file(pl.target) == pl.content) continue;
+        fs::path student = pl.target.parent_path();
+        while (student.filename() != "student" && student.has_parent_path() && student != root)
+            student = student.parent_path();
+        std::string dir_name = student.parent_path().filename().string();
+        if (backed_up[dir_name]) continue;
+        backed_up[dir_name] = true;
+        fs::path b = files::backup_student_files(root, dir_name, files::read_tree(student),
+                                                 "before stubs generate");
+        std::cout << "  backed up modules/" << dir_name << "/student/ to "
+                  << fs::relative(b, root).generic_string() << "/\n";
     }
 
     int written = 0;

@@ -124,6 +124,10 @@ TEST_CASE("status lists the nine modules and the milestone gate without loading 
 }
 
 TEST_CASE("stubs check: the committed student files match the generator", "[cli][stubs]") {
+    if (!fs::is_directory(fs::path(TT_TEST_SOURCE_DIR) / "modules" / "01_tensor" / "reference")) {
+        WARN("no reference sources (a student release): skipped");
+        return;
+    }
     Result r = run_tito({"stubs", "check"}, {});
     INFO(r.out << r.err);
     CHECK(r.code == 0);

@@ -92,6 +92,10 @@ TEST_CASE("the milestone is locked on the stubs, through tito and when run direc
 
 TEST_CASE("a complete student stack unlocks the milestone, and a rebuilt library makes it stale",
           "[milestone]") {
+    if (!fs::is_directory(std::string(TT_TEST_BUILD_DIR) + "/e2e-lib")) {
+        WARN("no e2e-lib (reference sources not built, a student release): skipped");
+        return;
+    }
     TempDir tmp("unlock");
     make_complete_stack(tmp.str("lib"));
     std::string env = "TITO_LIB_DIR='" + tmp.str("lib") + "' TITO_PROGRESS='" + tmp.str("progress.json") + "' ";

@@ -30,13 +30,18 @@
 //
 // How the work is organised (convolutions are most of a CNN's training time):
 //   - a big batch is processed in chunks of images, so the column matrix of a
-//     chunk (a few MiB) stays in cache between im2col writing it and the GEMM
-//     reading it, instead of streaming the whole batch's columns through memory;
-//   - the GEMM is called from the top level, never from inside a parallel_for
-//     body: the core gives it all the threads (the BLAS runs its own);
-//   - the work around the GEMM (im2col, col2im, the scatter into out) is spread
-//     over the core's thread pool with host->parallel_for, each task owning
-//     whole planes so no two threads ever write the same float.
+//     chunk stays in cache between im2col writing it and the GEMM reading it,
+//     instead of streaming the whole batch's columns through memory;
+//   - by default the chunks run one after the other and each step is spread
+//     over the threads: im2col, col2im and the scatter into out with
+//     host->parallel_for (each task owns whole planes, so no two threads ever
+//     write the same float), and the GEMM, called from the top level, gets
+//     the BLAS's threads;
+//   - in "lanes" mode (TT_CONV_LANES=1, for a core whose host->sgemm runs on
+//     the calling thread when called from inside a parallel_for body) the
+//     images are dealt to one lane per thread instead, and each lane runs its
+//     chunks from start to end alone: one parallel_for per layer instead of
+//     several per chunk, and every buffer stays in one core's cache.
 // The columns are rebuilt in backward rather than kept from forward: the ABI
 // passes only x, weight and grad to the backward rule.
 #include <algorithm>
@@ -105,15 +110,35 @@ static ConvGeom conv_geometry(const char* function, const tt_tensor* x, const tt
 }
 
 // BEGIN SOLUTION: remove
-// Images per chunk: about 256K floats (1 MiB) of columns, enough for an
-// efficient GEMM, small enough to stay in cache.
-static int64_t chunk_images(const ConvGeom& g) {
+// How a batch is split: `lanes` parallel lanes, lane l taking images
+// [l*N/lanes, (l+1)*N/lanes), each `chunk` images at a time. The chunk holds
+// about 256K floats (1 MiB) of columns: enough for an efficient GEMM, small
+// enough to stay in cache.
+struct Plan {
+    int64_t lanes, chunk;
+    int64_t first(int64_t lane, int64_t N) const { return lane * N / lanes; }
+};
+
+static Plan plan_for(const ConvGeom& g) {
     static const int64_t budget = [] {
         const char* e = std::getenv("TT_CONV_CHUNK_FLOATS");  // for tuning experiments
         return e != nullptr && std::atoll(e) > 0 ? std::atoll(e) : int64_t(1) << 18;
     }();
+    static const bool lanes_mode = [] {
+        const char* e = std::getenv("TT_CONV_LANES");
+        return e != nullptr && std::atoi(e) != 0;
+    }();
+    const int64_t N = std::max<int64_t>(1, g.N);
     const int64_t per_image = std::max<int64_t>(1, g.K() * g.P());
-    return std::min(std::max<int64_t>(1, g.N), std::max<int64_t>(1, budget / per_image));
+    int64_t chunk = std::min(N, std::max<int64_t>(1, budget / per_image));
+    int64_t lanes = 1;
+    if (lanes_mode) {
+        // one lane per thread, as long as each gets half a chunk of work or more
+        const int64_t threads = std::max<int32_t>(1, ttm::host()->num_threads());
+        lanes = std::clamp<int64_t>(N * per_image / std::max<int64_t>(1, budget / 2), 1, std::min(threads, N));
+        if (lanes > 1) chunk = std::min(chunk, (N + lanes - 1) / lanes);
+    }
+    return {lanes, chunk};
 }
 
 // END SOLUTION
@@ -264,27 +289,33 @@ tt_status conv2d_forward(const tt_tensor* x, const tt_tensor* weight, const tt_t
                             sp::shape_str(bias));
     OwnedTensor y = sp::new_tensor({g.N, g.O, g.OH, g.OW});
     const int64_t P = g.P(), K = g.K();
-    const int64_t nb = chunk_images(g);
-    sp::Scratch cols(K * nb * P), prod(g.O * nb * P);
+    const Plan plan = plan_for(g);
     const float* bd = bias != nullptr ? bias->data : nullptr;
-    for (int64_t n0 = 0; n0 < g.N; n0 += nb) {
-        const int64_t count = std::min(nb, g.N - n0), ld = count * P;
-        im2col(x->data, g, n0, count, cols.get());
-        // prod [O, count*P] = weight [O, K] x cols [K, count*P]
-        sp::gemm(false, false, g.O, ld, K, 1.0f, weight->data, K, cols.get(), ld, 0.0f, prod.get(), ld);
-        // out[n0+i, o, :] = prod[o, i*P : (i+1)*P] + bias[o], one task per (image, channel)
-        const float* pr = prod.get();
-        float* yd = y->data;
-        sp::parallel_work(count * g.O, P, [&](int64_t begin, int64_t end) {
-            for (int64_t task = begin; task < end; ++task) {
-                const int64_t i = task / g.O, o = task % g.O;
-                const float* src = pr + o * ld + i * P;
-                float* dst = yd + ((n0 + i) * g.O + o) * P;
-                const float b = bd != nullptr ? bd[o] : 0.0f;
-                for (int64_t p = 0; p < P; ++p) dst[p] = src[p] + b;
+    float* yd = y->data;
+    sp::parallel(plan.lanes, 1, [&](int64_t lane_begin, int64_t lane_end) {
+        sp::Scratch cols(K * plan.chunk * P), prod(g.O * plan.chunk * P);
+        for (int64_t lane = lane_begin; lane < lane_end; ++lane) {
+            const int64_t stop = plan.first(lane + 1, g.N);
+            for (int64_t n0 = plan.first(lane, g.N); n0 < stop; n0 += plan.chunk) {
+                const int64_t count = std::min(plan.chunk, stop - n0), ld = count * P;
+                im2col(x->data, g, n0, count, cols.get());
+                // prod [O, count*P] = weight [O, K] x cols [K, count*P]
+                sp::gemm(false, false, g.O, ld, K, 1.0f, weight->data, K, cols.get(), ld, 0.0f,
+                         prod.get(), ld);
+                // out[n0+i, o, :] = prod[o, i*P : (i+1)*P] + bias[o], one task per (image, channel)
+                const float* pr = prod.get();
+                sp::parallel_work(count * g.O, P, [&](int64_t begin, int64_t end) {
+                    for (int64_t task = begin; task < end; ++task) {
+                        const int64_t i = task / g.O, o = task % g.O;
+                        const float* src = pr + o * ld + i * P;
+                        float* dst = yd + ((n0 + i) * g.O + o) * P;
+                        const float b = bd != nullptr ? bd[o] : 0.0f;
+                        for (int64_t p = 0; p < P; ++p) dst[p] = src[p] + b;
+                    }
+                });
             }
-        });
-    }
+        }
+    });
     *out = y.release();
     return TT_OK;
     // END SOLUTION
@@ -343,35 +374,51 @@ tt_status conv2d_backward(const tt_tensor* x, const tt_tensor* weight, const tt_
         return TT_OK;
     }
 
-    const int64_t nb = chunk_images(g);
-    sp::Scratch cols(K * nb * P), dyc(g.O * nb * P), gwt(gw ? K * g.O : 1);
-    for (int64_t n0 = 0; n0 < g.N; n0 += nb) {
-        const int64_t count = std::min(nb, g.N - n0), ld = count * P;
-        // dY [O, count*P]: dY[o, i*P + p] = grad[n0+i, o, p]
-        float* dyd = dyc.get();
-        sp::parallel_work(count * g.O, P, [&](int64_t begin, int64_t end) {
-            for (int64_t task = begin; task < end; ++task) {
-                const int64_t i = task / g.O, o = task % g.O;
-                std::memcpy(dyd + o * ld + i * P, dy + ((n0 + i) * g.O + o) * P, sizeof(float) * P);
+    // d weight sums over every image: each lane sums its own images into its
+    // own slot of gwt (as d weight^T [K, O], see below), and the slots are
+    // added in lane order at the end (the same result whichever thread ran
+    // which lane).
+    const Plan plan = plan_for(g);
+    sp::Scratch gwt(gw ? plan.lanes * K * g.O : 1);
+    sp::parallel(plan.lanes, 1, [&](int64_t lane_begin, int64_t lane_end) {
+        sp::Scratch cols(K * plan.chunk * P), dyc(g.O * plan.chunk * P);
+        for (int64_t lane = lane_begin; lane < lane_end; ++lane) {
+            float* gw_lane = gwt.get() + lane * K * g.O;
+            const int64_t start = plan.first(lane, g.N), stop = plan.first(lane + 1, g.N);
+            if (gw && start == stop) std::memset(gw_lane, 0, sizeof(float) * K * g.O);
+            for (int64_t n0 = start; n0 < stop; n0 += plan.chunk) {
+                const int64_t count = std::min(plan.chunk, stop - n0), ld = count * P;
+                // dY [O, count*P]: dY[o, i*P + p] = grad[n0+i, o, p]
+                float* dyd = dyc.get();
+                sp::parallel_work(count * g.O, P, [&](int64_t begin, int64_t end) {
+                    for (int64_t task = begin; task < end; ++task) {
+                        const int64_t i = task / g.O, o = task % g.O;
+                        std::memcpy(dyd + o * ld + i * P, dy + ((n0 + i) * g.O + o) * P, sizeof(float) * P);
+                    }
+                });
+                if (gw) {
+                    im2col(x->data, g, n0, count, cols.get());
+                    // d weight^T [K, O] (+)= cols [K, count*P] x dY^T [count*P, O]
+                    // (the transposed product: the BLAS is faster with the long
+                    // K side as rows here; transposed back at the end)
+                    sp::gemm(false, true, K, g.O, ld, 1.0f, cols.get(), ld, dyd, ld, n0 == start ? 0.0f : 1.0f,
+                             gw_lane, g.O);
+                }
+                if (gx) {
+                    // d cols [K, count*P] = weight^T [K, O] x dY [O, count*P]
+                    sp::gemm(true, false, K, ld, g.O, 1.0f, weight->data, K, dyd, ld, 0.0f, cols.get(), ld);
+                    col2im(cols.get(), g, n0, count, gx->data);
+                }
             }
-        });
-        if (gw) {
-            im2col(x->data, g, n0, count, cols.get());
-            // d weight^T [K, O] (+)= cols [K, count*P] x dY^T [count*P, O]
-            // (the transposed product: the BLAS is faster with the long K side
-            // as rows here; it is transposed back into d weight at the end)
-            sp::gemm(false, true, K, g.O, ld, 1.0f, cols.get(), ld, dyd, ld, n0 == 0 ? 0.0f : 1.0f,
-                     gwt.get(), g.O);
         }
-        if (gx) {
-            // d cols [K, count*P] = weight^T [K, O] x dY [O, count*P]
-            sp::gemm(true, false, K, ld, g.O, 1.0f, weight->data, K, dyd, ld, 0.0f, cols.get(), ld);
-            col2im(cols.get(), g, n0, count, gx->data);
-        }
-    }
+    });
     if (gw)
         for (int64_t o = 0; o < g.O; ++o)
-            for (int64_t k = 0; k < K; ++k) gw->data[o * K + k] = gwt.get()[k * g.O + o];
+            for (int64_t k = 0; k < K; ++k) {
+                float total = 0.0f;
+                for (int64_t lane = 0; lane < plan.lanes; ++lane) total += gwt.get()[(lane * K + k) * g.O + o];
+                gw->data[o * K + k] = total;
+            }
     if (out_grad_x != nullptr) *out_grad_x = gx.release();
     if (out_grad_weight != nullptr) *out_grad_weight = gw.release();
     if (out_grad_bias != nullptr) *out_grad_bias = gb.release();

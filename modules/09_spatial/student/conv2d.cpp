@@ -32,13 +32,18 @@
 //
 // How the work is organised (convolutions are most of a CNN's training time):
 //   - a big batch is processed in chunks of images, so the column matrix of a
-//     chunk (a few MiB) stays in cache between im2col writing it and the GEMM
-//     reading it, instead of streaming the whole batch's columns through memory;
-//   - the GEMM is called from the top level, never from inside a parallel_for
-//     body: the core gives it all the threads (the BLAS runs its own);
-//   - the work around the GEMM (im2col, col2im, the scatter into out) is spread
-//     over the core's thread pool with host->parallel_for, each task owning
-//     whole planes so no two threads ever write the same float.
+//     chunk stays in cache between im2col writing it and the GEMM reading it,
+//     instead of streaming the whole batch's columns through memory;
+//   - by default the chunks run one after the other and each step is spread
+//     over the threads: im2col, col2im and the scatter into out with
+//     host->parallel_for (each task owns whole planes, so no two threads ever
+//     write the same float), and the GEMM, called from the top level, gets
+//     the BLAS's threads;
+//   - in "lanes" mode (TT_CONV_LANES=1, for a core whose host->sgemm runs on
+//     the calling thread when called from inside a parallel_for body) the
+//     images are dealt to one lane per thread instead, and each lane runs its
+//     chunks from start to end alone: one parallel_for per layer instead of
+//     several per chunk, and every buffer stays in one core's cache.
 // The columns are rebuilt in backward rather than kept from forward: the ABI
 // passes only x, weight and grad to the backward rule.
 #include <algorithm>
