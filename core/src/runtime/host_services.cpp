@@ -117,23 +117,6 @@ float host_rng_uniform(tt_rng* rng) {
 
 tt_rng g_rng = {{0x1234567ull, 0x89abcdefull, 0xfedcba98ull, 0x7654321ull}};
 
-// ---------------------------------------------------------------- GEMM
-
-void host_sgemm(int32_t trans_a, int32_t trans_b, int64_t m, int64_t n, int64_t k, float alpha,
-                const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
-                int64_t ldc) {
-    if (m <= 0 || n <= 0) return;
-    if (k <= 0) {  // C = beta*C (BLAS would do the same; keep it explicit)
-        for (int64_t i = 0; i < m; ++i)
-            for (int64_t j = 0; j < n; ++j) c[i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[i * ldc + j];
-        return;
-    }
-    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
-                static_cast<blasint>(m), static_cast<blasint>(n), static_cast<blasint>(k), alpha, a,
-                static_cast<blasint>(lda), b, static_cast<blasint>(ldb), beta, c,
-                static_cast<blasint>(ldc));
-}
-
 // ---------------------------------------------------------------- threads
 //
 // A fixed pool of (threads - 1) workers; the calling thread takes a share too.
@@ -147,6 +130,9 @@ public:
         for (int i = 1; i < threads_; ++i) workers_.emplace_back([this] { work(); });
     }
     int threads() const { return threads_; }
+    // True on a pool worker, and on the calling thread while it runs its own
+    // share of a parallel_for: a GEMM issued there must run on this thread alone.
+    static bool inside() { return t_inside_; }
 
     void run(int64_t n, int64_t grain, tt_parallel_body body, void* ctx) {
         if (n <= 0) return;
@@ -235,10 +221,80 @@ ThreadPool& thread_pool() {
         auto* pool = new ThreadPool;  // never destroyed: workers may be mid-job at exit
         int n = default_threads();
         pool->resize(n);
-        openblas_set_num_threads(n);
+        openblas_set_num_threads(1);  // the pool splits GEMMs (host_sgemm)
         return pool;
     }();
     return *p;
+}
+
+// ---------------------------------------------------------------- GEMM
+//
+// OpenBLAS runs single-threaded (openblas_set_num_threads(1) below); a GEMM
+// big enough to share is split over the core's own pool instead, by columns
+// (or rows) of C. So the BLAS and the pool never both hold threads: OpenBLAS's
+// workers, which busy-wait (sched_yield) for a while after every threaded call,
+// never run, and a module may call host->sgemm from inside a parallel_for body
+// (it then runs on that thread alone, no nesting).
+
+void blas_sgemm(int32_t trans_a, int32_t trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
+    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
+                static_cast<blasint>(m), static_cast<blasint>(n), static_cast<blasint>(k), alpha, a,
+                static_cast<blasint>(lda), b, static_cast<blasint>(ldb), beta, c, static_cast<blasint>(ldc));
+}
+
+struct GemmSplit {
+    int32_t ta, tb;
+    int64_t m, n, k;
+    float alpha;
+    const float* a;
+    int64_t lda;
+    const float* b;
+    int64_t ldb;
+    float beta;
+    float* c;
+    int64_t ldc;
+    bool by_cols;  // split the columns of C (else its rows)
+    int64_t per;   // columns (rows) per part, a multiple of 16
+};
+
+void host_sgemm(int32_t trans_a, int32_t trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
+                int64_t ldc) {
+    if (m <= 0 || n <= 0) return;
+    if (k <= 0) {  // C = beta*C (BLAS would do the same; keep it explicit)
+        for (int64_t i = 0; i < m; ++i)
+            for (int64_t j = 0; j < n; ++j) c[i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[i * ldc + j];
+        return;
+    }
+    ThreadPool& pool = thread_pool();
+    const int threads = pool.threads();
+    const double flops = 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
+    // Below ~4 MFLOP (about 30 us on one core) waking the pool costs more than it saves.
+    if (threads <= 1 || ThreadPool::inside() || flops < 4e6 || (m < 32 && n < 32)) {
+        blas_sgemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        return;
+    }
+    GemmSplit g{trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, n >= m, 0};
+    const int64_t dim = g.by_cols ? n : m;
+    g.per = ((dim + threads - 1) / threads + 15) / 16 * 16;
+    const int64_t parts = (dim + g.per - 1) / g.per;
+    pool.run(parts, 1, [](void* ctx, int64_t begin, int64_t end) {
+        const GemmSplit& g = *static_cast<const GemmSplit*>(ctx);
+        const int64_t dim = g.by_cols ? g.n : g.m;
+        for (int64_t p = begin; p < end; ++p) {
+            const int64_t lo = p * g.per, hi = std::min(dim, lo + g.per);
+            if (lo >= hi) continue;
+            if (g.by_cols) {  // C[:, lo:hi] = op(A) . op(B)[:, lo:hi]
+                const float* bp = g.tb ? g.b + lo * g.ldb : g.b + lo;
+                blas_sgemm(g.ta, g.tb, g.m, hi - lo, g.k, g.alpha, g.a, g.lda, bp, g.ldb, g.beta, g.c + lo, g.ldc);
+            } else {  // C[lo:hi, :] = op(A)[lo:hi, :] . op(B)
+                const float* ap = g.ta ? g.a + lo : g.a + lo * g.lda;
+                blas_sgemm(g.ta, g.tb, hi - lo, g.n, g.k, g.alpha, ap, g.lda, g.b, g.ldb, g.beta,
+                           g.c + lo * g.ldc, g.ldc);
+            }
+        }
+    }, &g);
 }
 
 void host_parallel_for(int64_t n, int64_t grain, tt_parallel_body body, void* ctx) {
@@ -294,7 +350,7 @@ float rng_uniform(tt_rng* rng) { return host_rng_uniform(rng); }
 void set_thread_count(int n) {
     n = std::max(1, n);
     thread_pool().resize(n);
-    openblas_set_num_threads(n);
+    openblas_set_num_threads(1);  // the pool splits GEMMs (host_sgemm)
 }
 int thread_count() { return thread_pool().threads(); }
 
