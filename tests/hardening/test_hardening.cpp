@@ -264,7 +264,7 @@ TEST_CASE("sanitizer reports are memory errors in a sanitizer run", "[hardening]
     CHECK(contains(r.out, "memory error"));
 
     // Without a sanitizer build the same exit is an ordinary crash.
-    env.erase("TITO_SANITIZE");
+    env["TITO_SANITIZE"] = "0";  // (the asan preset sets it for every test)
     Result plain = run_tito({"test", "01", "--impl", "reference", "--grader", TT_SANITIZER_REPORT_GRADER, "-k",
                              "heap overflow"},
                             env);
