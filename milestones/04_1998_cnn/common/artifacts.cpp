@@ -109,7 +109,7 @@ void write_filter_grid(const std::string& path, const float* w, int out_ch, int 
 
 void write_svg_chart(const std::string& path, const std::string& title, const std::string& y_label,
                      const std::vector<Series>& series) {
-    const double W = 640, H = 400, left = 60, right = 20, top = 40, bottom = 50;
+    const double W = 640, H = 400, left = 60, right = 20, top = 60, bottom = 50;
     size_t n = 0;
     double lo = 1e300, hi = -1e300;
     for (const auto& s : series) {
@@ -135,16 +135,23 @@ void write_svg_chart(const std::string& path, const std::string& title, const st
             << "\" stroke=\"#ddd\"/>\n<text x=\"" << left - 6 << "\" y=\"" << Y(v) + 4
             << "\" text-anchor=\"end\">" << std::round(v * 1000) / 1000 << "</text>\n";
     }
-    svg << "<text x=\"" << W / 2 << "\" y=\"" << H - 12 << "\" text-anchor=\"middle\">epoch (1.." << n
-        << ")</text>\n<text x=\"14\" y=\"" << H / 2 << "\" transform=\"rotate(-90 14 " << H / 2
+    // x ticks: about six epoch numbers
+    size_t step = n > 6 ? (n + 5) / 6 : 1;
+    for (size_t i = 0; i < n; i += step)
+        svg << "<text x=\"" << X(i) << "\" y=\"" << H - bottom + 16 << "\" text-anchor=\"middle\">" << i + 1
+            << "</text>\n";
+    svg << "<text x=\"" << W / 2 << "\" y=\"" << H - 10 << "\" text-anchor=\"middle\">epoch</text>\n"
+        << "<text x=\"14\" y=\"" << H / 2 << "\" transform=\"rotate(-90 14 " << H / 2
         << ")\" text-anchor=\"middle\">" << y_label << "</text>\n";
-    double legend_y = top + 4;
+    // legend in one row under the title, clear of the curves
+    double legend_x = left;
     for (const auto& s : series) {
         svg << "<polyline fill=\"none\" stroke-width=\"2\" stroke=\"" << s.color << "\" points=\"";
         for (size_t i = 0; i < s.values.size(); ++i) svg << X(i) << "," << Y(s.values[i]) << " ";
-        svg << "\"/>\n<text x=\"" << W - right - 150 << "\" y=\"" << legend_y << "\" fill=\"" << s.color
-            << "\">" << s.name << "</text>\n";
-        legend_y += 16;
+        svg << "\"/>\n<line x1=\"" << legend_x << "\" x2=\"" << legend_x + 18 << "\" y1=\"40\" y2=\"40\" stroke=\""
+            << s.color << "\" stroke-width=\"3\"/>\n<text x=\"" << legend_x + 24 << "\" y=\"44\">" << s.name
+            << "</text>\n";
+        legend_x += 40 + 7.0 * static_cast<double>(s.name.size());
     }
     svg << "</svg>\n";
     write_file_atomic(path, svg.str());

@@ -32,16 +32,18 @@
 //   - a big batch is processed in chunks of images, so the column matrix of a
 //     chunk stays in cache between im2col writing it and the GEMM reading it,
 //     instead of streaming the whole batch's columns through memory;
-//   - by default the chunks run one after the other and each step is spread
-//     over the threads: im2col, col2im and the scatter into out with
-//     host->parallel_for (each task owns whole planes, so no two threads ever
-//     write the same float), and the GEMM, called from the top level, gets
-//     the BLAS's threads;
-//   - in "lanes" mode (TT_CONV_LANES=1, for a core whose host->sgemm runs on
-//     the calling thread when called from inside a parallel_for body) the
-//     images are dealt to one lane per thread instead, and each lane runs its
-//     chunks from start to end alone: one parallel_for per layer instead of
-//     several per chunk, and every buffer stays in one core's cache.
+//   - "lanes" (the default): the images are dealt to one lane per thread,
+//     and each lane runs its chunks from start to end alone: im2col, GEMM and
+//     scatter of its own images with its own buffers. One parallel_for per
+//     layer instead of several per chunk, and every buffer stays in one
+//     core's cache. This relies on the core's host->sgemm running on the
+//     calling thread alone when it is called from inside a parallel_for body;
+//   - with TT_CONV_LANES=0 (kept for comparisons, and used anyway when the
+//     batch is too small to share) the chunks run one after the other and
+//     each step is spread over the threads instead: im2col, col2im and the
+//     scatter into out with host->parallel_for (each task owns whole planes,
+//     so no two threads ever write the same float), and the GEMM, called from
+//     the top level, is split over the pool by the core.
 // The columns are rebuilt in backward rather than kept from forward: the ABI
 // passes only x, weight and grad to the backward rule.
 #include <algorithm>
@@ -124,9 +126,9 @@ static Plan plan_for(const ConvGeom& g) {
         const char* e = std::getenv("TT_CONV_CHUNK_FLOATS");  // for tuning experiments
         return e != nullptr && std::atoll(e) > 0 ? std::atoll(e) : int64_t(1) << 18;
     }();
-    static const bool lanes_mode = [] {
+    static const bool lanes_mode = [] {  // on unless TT_CONV_LANES=0 (for comparisons)
         const char* e = std::getenv("TT_CONV_LANES");
-        return e != nullptr && std::atoi(e) != 0;
+        return e == nullptr || std::atoi(e) != 0;
     }();
     const int64_t N = std::max<int64_t>(1, g.N);
     const int64_t per_image = std::max<int64_t>(1, g.K() * g.P());

@@ -34,16 +34,18 @@
 //   - a big batch is processed in chunks of images, so the column matrix of a
 //     chunk stays in cache between im2col writing it and the GEMM reading it,
 //     instead of streaming the whole batch's columns through memory;
-//   - by default the chunks run one after the other and each step is spread
-//     over the threads: im2col, col2im and the scatter into out with
-//     host->parallel_for (each task owns whole planes, so no two threads ever
-//     write the same float), and the GEMM, called from the top level, gets
-//     the BLAS's threads;
-//   - in "lanes" mode (TT_CONV_LANES=1, for a core whose host->sgemm runs on
-//     the calling thread when called from inside a parallel_for body) the
-//     images are dealt to one lane per thread instead, and each lane runs its
-//     chunks from start to end alone: one parallel_for per layer instead of
-//     several per chunk, and every buffer stays in one core's cache.
+//   - "lanes" (the default): the images are dealt to one lane per thread,
+//     and each lane runs its chunks from start to end alone: im2col, GEMM and
+//     scatter of its own images with its own buffers. One parallel_for per
+//     layer instead of several per chunk, and every buffer stays in one
+//     core's cache. This relies on the core's host->sgemm running on the
+//     calling thread alone when it is called from inside a parallel_for body;
+//   - with TT_CONV_LANES=0 (kept for comparisons, and used anyway when the
+//     batch is too small to share) the chunks run one after the other and
+//     each step is spread over the threads instead: im2col, col2im and the
+//     scatter into out with host->parallel_for (each task owns whole planes,
+//     so no two threads ever write the same float), and the GEMM, called from
+//     the top level, is split over the pool by the core.
 // The columns are rebuilt in backward rather than kept from forward: the ABI
 // passes only x, weight and grad to the backward rule.
 #include <algorithm>
