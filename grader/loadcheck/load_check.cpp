@@ -29,7 +29,18 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "%s\n", e.what());
         return 3;
     } catch (const std::exception& e) {
-        std::fprintf(stderr, "loading module %02d failed: %s\n", n, e.what());
+        // Only a library's own code throws here: a static initialiser (the
+        // constructor of a global object) or its init function.
+        std::fprintf(stderr,
+                     "loading module %02d failed: an exception escaped while its libraries were loaded "
+                     "(from a static initialiser, the constructor of a global object, or init): %s\n",
+                     n, e.what());
+        return 4;
+    } catch (...) {
+        std::fprintf(stderr,
+                     "loading module %02d failed: an exception escaped while its libraries were loaded "
+                     "(from a static initialiser, the constructor of a global object, or init)\n",
+                     n);
         return 4;
     }
 }

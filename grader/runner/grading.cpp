@@ -22,6 +22,7 @@
 #include <optional>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "catch_xml.hpp"
@@ -250,21 +251,42 @@ CaseResult run_case(const RunSettings& rs, const TestCaseEntry& test, size_t ind
     res.test = test;
     std::string xml_path = rs.cases_dir + "/case-" + std::to_string(index) + ".xml";
     std::vector<std::string> argv = {rs.grader, escape_test_spec(test.name), "-r", "xml", "-o", xml_path};
+    std::error_code stale_ec;
+    fs::remove(xml_path, stale_ec);  // nothing planted by an earlier case
     ChildResult r = run_child(argv, child_env(rs), rs.limits);
     res.seconds = r.seconds;
 
+    // The report is the child's (up to RLIMIT_FSIZE): read at most 16 MiB;
+    // the reader closes a truncated document.
+    // The directory belongs to the child's user: only a regular file is read,
+    // never through a symbolic link a case may have planted.
     std::string xml;
-    {
-        std::ifstream in(xml_path, std::ios::binary);
-        std::stringstream ss;
-        ss << in.rdbuf();
-        xml = ss.str();
+    if (int fd = ::open(xml_path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK); fd >= 0) {
+        struct stat st {};
+        if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+            xml.resize(static_cast<size_t>(std::min<off_t>(st.st_size, 16 << 20)));
+            size_t got = 0;
+            while (got < xml.size()) {
+                ssize_t n = ::read(fd, xml.data() + got, xml.size() - got);
+                if (n < 0 && errno == EINTR) continue;
+                if (n <= 0) break;
+                got += static_cast<size_t>(n);
+            }
+            xml.resize(got);
+        }
+        ::close(fd);
     }
-    fs::remove(xml_path);
+    std::error_code rm_ec;
+    fs::remove(xml_path, rm_ec);
     CatchCase cc = read_catch_case(xml);
     if (cc.found) {
         if (auto p = points_from_tags(cc.tags)) res.test.points = *p;
     }
+    // What Catch captured is kept like the pipes: 64 KiB, head and tail.
+    for (std::string* text : {&cc.captured_stdout, &cc.captured_stderr})
+        if (text->size() > (64u << 10))
+            *text = text->substr(0, 32u << 10) + "\n[... " + std::to_string(text->size() - (64u << 10)) +
+                    " bytes of output omitted ...]\n" + text->substr(text->size() - (32u << 10));
     std::string output;
     if (!cc.captured_stdout.empty()) output += cc.captured_stdout + "\n";
     if (!r.out.empty()) output += r.out + (r.out.back() == '\n' ? "" : "\n");
@@ -975,6 +997,13 @@ int cmd_test(const std::vector<std::string>& args, bool grade) {
         return kLoadError;
     }
 
+    // A grader built with the sanitizers cannot run under an address-space
+    // limit (its shadow memory): treat the run as a sanitizer run.
+    if (!rs.sanitized && links_sanitizer_runtime(rs.grader)) {
+        rs.sanitized = true;
+        rs.limits.memory_bytes = 0;
+    }
+
     // Who the cases run as, and their process limit.
     std::vector<std::string> executable = {rs.grader};
     if (!rs.load_check.empty()) executable.push_back(rs.load_check);
@@ -1072,17 +1101,20 @@ int cmd_test(const std::vector<std::string>& args, bool grade) {
     else if (tally.passed != tally.total) code = kTestsFailed;
     if (!grade) return code;
 
-    const bool record = !vm.count("no-record") && !rs.sanitized;
+    // A --sanitize run is a check of another build, not a grade. (Under
+    // TITO_SANITIZE alone, tito itself is the sanitizer build's and records
+    // in that build's store.)
+    const bool record = !vm.count("no-record") && !build_sanitize;
     if (record) record_grade(rs, tally, stamps, os);
     else if (!vm.count("no-record"))
-        os << "Not recorded: a sanitizer run is a check, not a grade (run ./tito grade " << nn
+        os << "Not recorded: a --sanitize run is a check, not a grade (run ./tito grade " << nn
            << " without --sanitize to record one).\n";
 
     // --integrated: the isolated score next to it (recorded and fresh, or run now).
     std::string extra_output;
     if (progress::classify(module, rs.choice) == progress::Mode::integrated && module > 1) {
         std::optional<progress::GradeRecord> iso_record;
-        if (!rs.sanitized) {
+        if (!build_sanitize) {
             progress::Store store = progress::load();
             iso_record = store.find(module, progress::Mode::isolated);
             if (iso_record && !progress::check_fresh(*iso_record, rs.lib_dir).fresh) iso_record.reset();
@@ -1095,16 +1127,25 @@ int cmd_test(const std::vector<std::string>& args, bool grade) {
             RunSettings iso = rs;
             iso.spec = "reference," + nn + "=student";
             iso.choice = parse_spec_or_usage(iso.spec, command);
-            os << "\nRunning the isolated grade too (your " << nn << " on reference 01-" << two_digits(module - 1)
-               << "), to compare ...\n";
-            os.flush();
-            Tally iso_tally;
-            std::vector<CaseResult> iso_results =
-                execute(iso, cases, [&](const CaseResult& r) { iso_tally.add(r); });
-            if (record)
-                record_grade(iso, iso_tally, progress::stamp_libraries(module, iso.choice, iso.lib_dir), os);
-            print_side_by_side(os, module, results, tally, &iso_results, &iso_tally, nullptr);
-            extra_output = " Isolated: " + fmt_points(iso_tally.score) + "/" + fmt_points(iso_tally.max) + ".";
+            std::string absent;
+            for (int m = 1; m < module; ++m)
+                if ((needed & (1u << m)) && !fs::exists(library_path(iso.lib_dir, m, tt::Variant::reference)))
+                    absent = library_path(iso.lib_dir, m, tt::Variant::reference);
+            if (!absent.empty()) {
+                os << "\n(No isolated score to compare: it needs the reference libraries, and " << absent
+                   << " does not exist.)\n";
+            } else {
+                os << "\nRunning the isolated grade too (your " << nn << " on reference 01-"
+                   << two_digits(module - 1) << "), to compare ...\n";
+                os.flush();
+                Tally iso_tally;
+                std::vector<CaseResult> iso_results =
+                    execute(iso, cases, [&](const CaseResult& r) { iso_tally.add(r); });
+                if (record)
+                    record_grade(iso, iso_tally, progress::stamp_libraries(module, iso.choice, iso.lib_dir), os);
+                print_side_by_side(os, module, results, tally, &iso_results, &iso_tally, nullptr);
+                extra_output = " Isolated: " + fmt_points(iso_tally.score) + "/" + fmt_points(iso_tally.max) + ".";
+            }
         }
     }
 

@@ -24,7 +24,7 @@ const char* const kExitCodeTable =
     "  2  usage error (bad command line)\n"
     "  3  load error: a module library, grader or program is missing or invalid\n"
     "     (\"not built yet\")\n"
-    "  4  build error (the ./tito launcher could not build)\n"
+    "  4  build error (the ./tito launcher, or --sanitize, could not build)\n"
     "  5  milestone locked (module 09 has not passed on your own stack)\n"
     "  6  data missing (a milestone data set is not there)\n";
 

@@ -92,7 +92,7 @@ struct DynamicInfo {
 };
 
 // Reads .dynsym/.dynstr and PT_DYNAMIC. Returns "" or the problem.
-std::string read_dynamic(const std::string& path, DynamicInfo& info) {
+std::string read_dynamic(const std::string& path, DynamicInfo& info, bool allow_executable = false) {
     std::ifstream in(path, std::ios::binary);
     if (!in) return "cannot be read";
     in.seekg(0, std::ios::end);
@@ -108,7 +108,9 @@ std::string read_dynamic(const std::string& path, DynamicInfo& info) {
     Ehdr eh{};
     if (!f.read(0, eh) || std::memcmp(eh.ident, "\177ELF", 4) != 0) return "is not an ELF file";
     if (eh.ident[4] != 2 || eh.ident[5] != 1) return "is not a 64-bit little-endian ELF file";
-    if (eh.type != kEtDyn) return "is not a shared library (ELF type " + std::to_string(eh.type) + ")";
+    constexpr uint16_t kEtExec = 2;
+    if (eh.type != kEtDyn && !(allow_executable && eh.type == kEtExec))
+        return "is not a shared library (ELF type " + std::to_string(eh.type) + ")";
     if (eh.shentsize != sizeof(Shdr) || eh.shnum == 0 || !f.has(eh.shoff, uint64_t{eh.shnum} * sizeof(Shdr)))
         return "has no readable section headers";
     if (eh.phentsize != sizeof(Phdr) || !f.has(eh.phoff, uint64_t{eh.phnum} * sizeof(Phdr)))
@@ -208,6 +210,16 @@ const char* forbidden_import_reason(const std::string& name) {
         return "a module may not look up libraries or symbols itself: it gets the other modules "
                "only through the host table";
     return nullptr;
+}
+
+bool links_sanitizer_runtime(const std::string& path) {
+    DynamicInfo info;
+    if (!read_dynamic(path, info, true).empty()) return false;
+    for (const std::string& n : info.needed)
+        if (starts_with(n, "libasan.") || starts_with(n, "libubsan.") || starts_with(n, "libtsan.") ||
+            starts_with(n, "liblsan."))
+            return true;
+    return false;
 }
 
 PreflightResult preflight_library(const std::string& path, const std::string& entry) {

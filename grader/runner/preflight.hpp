@@ -36,6 +36,11 @@ struct PreflightResult {
 // `entry`: the one symbol the library may export ("tt_entry_01_tensor").
 PreflightResult preflight_library(const std::string& path, const std::string& entry);
 
+// Whether a program or library links a sanitizer runtime (DT_NEEDED
+// libasan/libubsan/...): a sanitizer build's grader needs TITO_SANITIZE's
+// treatment (no address-space limit) whether or not the variable is set.
+bool links_sanitizer_runtime(const std::string& path);
+
 // Exported names that switch a sanitizer off or hide its reports, with why.
 const char* forbidden_export_reason(const std::string& name);
 // Imported names that let code find other libraries by itself, with why.

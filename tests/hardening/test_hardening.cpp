@@ -182,7 +182,9 @@ TEST_CASE("a static initialiser that throws or aborts is a load error, and gradi
     Graded thrown = grade(tmp, fixture("static_throw"));
     INFO(thrown.run.out << thrown.run.err);
     require_all_load_errors(thrown, "static initialiser");
-    CHECK(contains(thrown.output("create"), "SIGABRT"));
+    // std::terminate (SIGABRT); in a sanitizer build the exception may
+    // instead unwind through dlopen into the load check, which names it.
+    CHECK((contains(thrown.output("create"), "SIGABRT") || contains(thrown.output("create"), "exception escaped")));
     CHECK(contains(thrown.output("create"), "a global constructor throws"));
     CHECK(thrown.seconds < 20);
 
@@ -263,8 +265,11 @@ TEST_CASE("sanitizer reports are memory errors in a sanitizer run", "[hardening]
     CHECK(g.test("prints the words")->string_or("status", "") == "passed");
     CHECK(contains(r.out, "memory error"));
 
-    // Without a sanitizer build the same exit is an ordinary crash.
-    env["TITO_SANITIZE"] = "0";  // (the asan preset sets it for every test)
+    // Without a sanitizer build the same exit is an ordinary crash. (In a
+    // sanitizer build, e.g. the asan preset, every run is a sanitizer run.)
+    const char* sanitize = std::getenv("TITO_SANITIZE");
+    if (sanitize && *sanitize && std::string(sanitize) != "0") return;
+    env.erase("TITO_SANITIZE");
     Result plain = run_tito({"test", "01", "--impl", "reference", "--grader", TT_SANITIZER_REPORT_GRADER, "-k",
                              "heap overflow"},
                             env);
