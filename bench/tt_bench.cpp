@@ -3,7 +3,7 @@
 //   tt_bench [--threads N] [--repeats R] [--impl SPEC] [--only LIST]
 //
 // Measures, on random data, with the modules chosen by --impl (default: the
-// reference libraries) and N threads for the core's pool and the BLAS:
+// reference libraries) and N threads in the core's pool (which also splits the GEMMs):
 //   cifar   the milestone CIFAR-10 CNN, one training step (forward, cross
 //           entropy, backward, Adam) at batch 64: ms per step, images/s, GFLOP/s
 //             Conv(3->32,3) BN ReLU MaxPool2 Conv(32->64,3) BN ReLU MaxPool2
@@ -60,7 +60,7 @@ struct Options {
     if (msg) std::fprintf(stderr, "tt_bench: %s\n", msg);
     std::fprintf(stderr,
                  "usage: tt_bench [--threads N] [--repeats R] [--impl SPEC] [--only cifar,digits,mlp,ops]\n"
-                 "  --threads N   threads of the core's pool and of OpenBLAS (default 2)\n"
+                 "  --threads N   threads of the core's pool, which also splits GEMMs (default 2)\n"
                  "  --repeats R   timed repeats per figure; the median is reported (default 9)\n"
                  "  --impl SPEC   module variants, as tito --impl (default reference)\n"
                  "  --only LIST   comma-separated subset of: cifar, digits, mlp, ops\n"

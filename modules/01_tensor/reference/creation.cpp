@@ -20,6 +20,21 @@
 
 namespace t01 {
 
+// BEGIN SOLUTION: remove
+// Zero `count` floats. A big block (an activation of a CNN is megabytes) is
+// split over the core's threads: in a training step this zeroing is a
+// noticeable share of the time, and two threads do it faster than one (the
+// CIFAR benchmark step: ~24 ms against ~26.5 ms, docs/benchmarks.md). Small
+// blocks are zeroed here directly (waking the pool costs microseconds). Inside
+// another module's parallel_for body the core runs the whole range on the
+// calling thread.
+static void zero_floats(float* data, int64_t count) {
+    ttm::parallel_range(count, int64_t(1) << 18, [data](int64_t begin, int64_t end) {
+        std::memset(data + begin, 0, static_cast<size_t>(end - begin) * sizeof(float));
+    });
+}
+
+// END SOLUTION
 // out: a new tensor of the given shape, every element 0.
 tt_status create(const int64_t* shape, int32_t ndim, tt_tensor** out) {
     TT_GUARD_BEGIN
@@ -59,7 +74,7 @@ tt_status create(const int64_t* shape, int32_t ndim, tt_tensor** out) {
                          "cannot allocate " + std::to_string(bytes) + " bytes for a tensor of shape " +
                              shape_str(shape, ndim));
     }
-    std::memset(t->data, 0, bytes);
+    zero_floats(t->data, static_cast<int64_t>(bytes / sizeof(float)));  // std::memset, on several threads
     t->ndim = ndim;
     for (int32_t d = 0; d < ndim; ++d) t->shape[d] = shape[d];
     t->numel = numel;

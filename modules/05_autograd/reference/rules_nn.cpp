@@ -28,11 +28,13 @@ tt_status relu_backward(const tt_tensor* x, const tt_tensor* grad, tt_tensor** o
     const float* xs = x->data;
     const float* gs = grad->data;
     float* out = r->data;
-    const int64_t n = x->numel;
-    for (int64_t i = 0; i < n; ++i) {
-        const float g = gs[i];  // loaded unconditionally: the loop vectorises (no branch)
-        out[i] = xs[i] > 0.0f ? g : 0.0f;
-    }
+    // Split over the core's threads when x is big; a small x runs here.
+    ttm::parallel_range(x->numel, int64_t(1) << 16, [xs, gs, out](int64_t begin, int64_t end) {
+        for (int64_t i = begin; i < end; ++i) {
+            const float g = gs[i];  // loaded unconditionally: the loop vectorises (no branch)
+            out[i] = xs[i] > 0.0f ? g : 0.0f;
+        }
+    });
     *out_grad_x = r.release();
     return TT_OK;
     // END SOLUTION

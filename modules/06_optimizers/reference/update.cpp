@@ -7,11 +7,37 @@
 #include <cmath>
 #include <cstring>
 
+// BEGIN SOLUTION: remove
+#if defined(__SSE__)
+#include <xmmintrin.h>  // _mm_getcsr, _mm_setcsr
+#endif
+
+// END SOLUTION
 #include "optim_internal.hpp"
 
 namespace optim {
 
 namespace {
+// BEGIN SOLUTION: remove
+
+// While alive, the calling thread treats subnormal floats (below ~1.2e-38) as
+// 0 (x86 MXCSR flags FTZ and DAZ; elsewhere it does nothing). Why Adam needs
+// it: a parameter whose gradient stays 0 (a dead ReLU unit) sees m shrink by
+// beta1 every step, and after a few hundred steps m is subnormal. x86 cores
+// compute with subnormals in slow microcode (~100x slower), and the whole
+// update of a small net took 10x longer. The change to the result is below
+// 1e-38 per element.
+class FlushSubnormals {
+public:
+#if defined(__SSE__)
+    FlushSubnormals() : saved_(_mm_getcsr()) { _mm_setcsr(saved_ | 0x8040u); }  // FTZ | DAZ
+    ~FlushSubnormals() { _mm_setcsr(saved_); }
+
+private:
+    unsigned saved_;
+#endif
+};
+// END SOLUTION
 
 // One SGD update of parameter p from p->grad. buf is the momentum buffer
 // (NULL when momentum == 0). first is true when the buffer was just created:
@@ -55,23 +81,35 @@ tt_status adam_update(const tt_optimizer_config& c, int64_t t, tt_tensor* p, tt_
     // HINT: compute beta^t once with std::pow in double, outside the loop.
     const double bc1 = 1.0 - std::pow(static_cast<double>(c.beta1), static_cast<double>(t));
     const double bc2 = 1.0 - std::pow(static_cast<double>(c.beta2), static_cast<double>(t));
+    // p -= lr * (m / bc1) / (sqrt(v / bc2) + eps), rearranged as PyTorch does
+    // so that the loop needs no double math (which would keep it scalar):
+    //   p -= step_size * m / (sqrt(v) * inv_sqrt_bc2 + eps)
+    const float step_size = static_cast<float>(c.lr / bc1);
+    const float inv_sqrt_bc2 = static_cast<float>(1.0 / std::sqrt(bc2));
+    // Local copies of the settings: the loop writes floats through pointers,
+    // and the compiler cannot prove those never alias the config's fields.
+    const float beta1 = c.beta1, beta2 = c.beta2, eps = c.eps;
+    const float decay = c.weight_decay, lr_decay = c.lr * c.weight_decay;
     const bool decoupled = c.kind == TT_OPTIM_ADAMW;
     float* w = p->data;
     const float* grad = p->grad->data;
     float* mm = m->data;
     float* vv = v->data;
-    for (int64_t k = 0; k < p->numel; ++k) {
-        float g = grad[k];
-        if (decoupled)
-            w[k] -= c.lr * c.weight_decay * w[k];
-        else
-            g += c.weight_decay * w[k];
-        mm[k] = c.beta1 * mm[k] + (1.0f - c.beta1) * g;
-        vv[k] = c.beta2 * vv[k] + (1.0f - c.beta2) * g * g;
-        const double m_hat = mm[k] / bc1;
-        const double v_hat = vv[k] / bc2;
-        w[k] -= static_cast<float>(c.lr * m_hat / (std::sqrt(v_hat) + c.eps));
-    }
+    // Every element is independent: a big parameter (a Linear's weight) is
+    // split over the core's threads; small ones run here in one piece.
+    ttm::parallel_range(p->numel, int64_t(1) << 15, [&](int64_t begin, int64_t end) {
+        FlushSubnormals flush;  // see above: per thread, for this loop only
+        for (int64_t k = begin; k < end; ++k) {
+            float g = grad[k];
+            if (decoupled)
+                w[k] -= lr_decay * w[k];
+            else
+                g += decay * w[k];
+            mm[k] = beta1 * mm[k] + (1.0f - beta1) * g;
+            vv[k] = beta2 * vv[k] + (1.0f - beta2) * g * g;
+            w[k] -= step_size * mm[k] / (std::sqrt(vv[k]) * inv_sqrt_bc2 + eps);
+        }
+    });
     return TT_OK;
     // END SOLUTION
 }

@@ -15,6 +15,7 @@
 #include <new>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 
 #include "tinytorch/abi/tt_common.h"
 #include "tinytorch/abi/tt_01_tensor.h"
@@ -43,6 +44,26 @@ inline tt_status not_implemented(const char* function, const char* file, const c
     std::string msg = std::string(function) + " is not implemented yet: edit " + file +
                       " (look for the TODO in " + function + "). Hint: " + hint;
     return fail(TT_NOT_IMPLEMENTED, function, msg);
+}
+
+// Run f(begin, end) over the items [0, n): on the core's thread pool
+// (host->parallel_for) when there are at least two chunks of `grain` items,
+// else in one call right here (waking the pool costs microseconds, more than
+// a small loop). Use it for element-wise loops over big tensors, e.g.
+//     ttm::parallel_range(n, 1 << 16, [&](int64_t begin, int64_t end) {
+//         for (int64_t i = begin; i < end; ++i) y[i] = ...;
+//     });
+// f must not throw: it may run on another thread.
+template <class F>
+void parallel_range(int64_t n, int64_t grain, F&& f) {
+    if (n <= 0) return;
+    if (g_host == nullptr || g_host->parallel_for == nullptr || n < 2 * grain) {
+        f(int64_t{0}, n);
+        return;
+    }
+    using Fn = std::remove_reference_t<F>;
+    tt_parallel_body body = [](void* ctx, int64_t begin, int64_t end) { (*static_cast<Fn*>(ctx))(begin, end); };
+    g_host->parallel_for(n, grain, body, const_cast<void*>(static_cast<const void*>(&f)));
 }
 
 // Thrown inside a module to bail out with a status; the guard turns it back
