@@ -184,3 +184,32 @@ TEST_CASE("bad options are usage errors", "[milestone]") {
     REQUIRE(run(bin("milestone_04_part1") + " --no-such-flag").code == 2);
     REQUIRE(run(bin("milestone_04_part2") + " --dataset imagenet --reference").code == 2);
 }
+
+TEST_CASE("--resume continues from the checkpoint after the epochs it holds", "[milestone]") {
+    TempDir tmp("resume");
+    Run first = run(bin("milestone_04_part1") + " --reference --epochs 2 --out '" + tmp.str() + "'");
+    INFO(first.out);
+    REQUIRE(first.code == 0);
+    Run second = run(bin("milestone_04_part1") + " --reference --epochs 3 --resume --out '" + tmp.str() + "'");
+    INFO(second.out);
+    REQUIRE(second.code == 0);
+    REQUIRE(second.out.find("resumed CNN") != std::string::npos);
+    REQUIRE(second.out.find("after epoch 2") != std::string::npos);
+    REQUIRE(second.out.find("epoch  3/3") != std::string::npos);
+    REQUIRE(second.out.find("epoch  1/3") == std::string::npos);  // nothing trained twice
+}
+
+TEST_CASE("a corrupt checkpoint is a clear error, not a crash", "[milestone]") {
+    TempDir tmp("corrupt");
+    Run first = run(bin("milestone_04_part1") + " --reference --epochs 1 -q --out '" + tmp.str() + "'");
+    REQUIRE(first.code == 0);
+    {
+        std::fstream f(tmp.str("cnn.ckpt"), std::ios::in | std::ios::out | std::ios::binary);
+        f.seekp(40);
+        f.put('\x7f');
+    }
+    Run r = run(bin("milestone_04_part1") + " --reference --eval-only -q --out '" + tmp.str() + "'");
+    INFO(r.out);
+    REQUIRE(r.code == 1);
+    REQUIRE(r.out.find("CORRUPT_DATA") != std::string::npos);
+}

@@ -7,6 +7,7 @@
 
 #include "common/artifacts.hpp"
 #include "tinytorch/runtime.hpp"
+#include "tinytorch/train.hpp"
 
 namespace milestone {
 
@@ -142,12 +143,7 @@ void write_metrics(const std::string& path, const std::string& dataset, bool ref
 void load_model(tt::nn::Module& model, const std::string& path) {
     if (!std::filesystem::exists(path))
         throw std::runtime_error("no checkpoint at " + path + ": train first (without --eval-only) or pass --out");
-    auto entries = model.state();
-    std::vector<const char*> names;
-    std::vector<tt_tensor*> tensors;
-    for (auto& e : entries) names.push_back(e.name.c_str()), tensors.push_back(e.tensor.raw());
-    TT_CALL(7, tt::runtime().training(), checkpoint_load, path.c_str(), static_cast<int32_t>(entries.size()),
-            names.data(), tensors.data());
+    tt::load_checkpoint(path, model.state());
 }
 
 }  // namespace milestone

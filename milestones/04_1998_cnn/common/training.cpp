@@ -9,7 +9,9 @@
 #include <unistd.h>
 
 #include "common/progress_bar.hpp"
+#include "tinytorch/optim.hpp"
 #include "tinytorch/runtime.hpp"
+#include "tinytorch/train.hpp"
 
 namespace milestone {
 
@@ -26,49 +28,10 @@ double seconds_since(Clock::time_point t) {
     return std::chrono::duration<double>(Clock::now() - t).count();
 }
 
-// --- module 06: the optimizer, held by RAII ----------------------------------------
-class Adam {
-public:
-    Adam(std::vector<tt::Tensor> params, float lr, float weight_decay) : params_(std::move(params)) {
-        tt_optimizer_config c{};
-        c.kind = weight_decay > 0 ? TT_OPTIM_ADAMW : TT_OPTIM_ADAM;
-        c.lr = lr;
-        c.weight_decay = weight_decay;
-        c.beta1 = 0.9f;
-        c.beta2 = 0.999f;
-        c.eps = 1e-8f;
-        for (auto& p : params_) raw_.push_back(p.raw());
-        TT_CALL(6, api(), optimizer_create, &c, raw_.data(), static_cast<int32_t>(raw_.size()), &opt_);
-    }
-    ~Adam() { api().optimizer_free(opt_); }
-    Adam(const Adam&) = delete;
-    Adam& operator=(const Adam&) = delete;
-    tt_optimizer* raw() { return opt_; }
-    // Moments as named tensors, so a checkpoint can carry them.
-    std::vector<tt::nn::NamedTensor> state(const std::vector<tt::nn::NamedTensor>& names) {
-        std::vector<tt::nn::NamedTensor> out;
-        for (size_t i = 0; i < raw_.size(); ++i)
-            for (int slot = 0; slot < 2; ++slot) {
-                tt_tensor* s = nullptr;
-                TT_CALL(6, api(), optimizer_state, opt_, static_cast<int32_t>(i), slot, &s);
-                if (s == nullptr) continue;
-                // Borrowed: the optimizer owns its state and outlives the list.
-                out.push_back({"adam." + names[i].name + (slot ? ".v" : ".m"), tt::Tensor::borrow(s)});
-            }
-        return out;
-    }
-
-private:
-    static const tt_optimizers_api& api() { return tt::runtime().optimizers(); }
-    std::vector<tt::Tensor> params_;
-    std::vector<tt_tensor*> raw_;
-    tt_optimizer* opt_ = nullptr;
-};
-
 // --- module 07 callbacks: the model, loss and optimizer as the loop sees them ------
 struct StepContext {
     tt::nn::Module* model;
-    Adam* optimizer;
+    tt::Optimizer* optimizer;
     std::vector<tt_tensor*> params;
     tt::Tensor x, y, logits, loss;  // alive until the next step
 };
@@ -118,28 +81,12 @@ tt_status cb_set_lr(void* ctx, float lr) {
     return tt::runtime().optimizers().optimizer_set_lr(static_cast<StepContext*>(ctx)->optimizer->raw(), lr);
 }
 
-std::vector<tt::nn::NamedTensor> checkpoint_entries(tt::nn::Module& model, Adam& adam, tt::Tensor& progress) {
-    auto entries = model.state();
-    auto params = model.parameters();
-    for (auto& s : adam.state(params)) entries.push_back(s);
-    entries.push_back({"run.progress", progress});
-    return entries;
-}
-
-void save_checkpoint(const std::string& path, const std::vector<tt::nn::NamedTensor>& entries) {
-    std::vector<const char*> names;
-    std::vector<const tt_tensor*> tensors;
-    for (auto& e : entries) names.push_back(e.name.c_str()), tensors.push_back(e.tensor.raw());
-    TT_CALL(7, tt::runtime().training(), checkpoint_save, path.c_str(), static_cast<int32_t>(entries.size()),
-            names.data(), tensors.data());
-}
-
-void load_checkpoint(const std::string& path, const std::vector<tt::nn::NamedTensor>& entries) {
-    std::vector<const char*> names;
-    std::vector<tt_tensor*> tensors;
-    for (auto& e : entries) names.push_back(e.name.c_str()), tensors.push_back(e.tensor.raw());
-    TT_CALL(7, tt::runtime().training(), checkpoint_load, path.c_str(), static_cast<int32_t>(entries.size()),
-            names.data(), tensors.data());
+// What a checkpoint holds: the model's state, the optimizer's (Adam's moments,
+// step count and lr) and the run's progress {epochs done, global step}.
+std::vector<tt::nn::NamedTensor> checkpoint_entries(tt::nn::Module& model,
+                                                    const std::vector<tt::nn::NamedTensor>& optimizer_state,
+                                                    const tt::Tensor& progress) {
+    return tt::join(tt::join(model.state(), optimizer_state), {{"run.progress", progress}});
 }
 
 // One augmented copy of the batch (module 08 transforms).
@@ -199,7 +146,9 @@ FitResult fit(tt::nn::Module& model, const Split& train, const Split& test, cons
     auto named = model.parameters();
     std::vector<tt::Tensor> params;
     for (auto& p : named) params.push_back(p.tensor);
-    Adam adam(params, cfg.lr, cfg.weight_decay);
+    tt::Optimizer adam = cfg.weight_decay > 0
+                             ? tt::Optimizer::adamw(params, cfg.lr, 0.9f, 0.999f, 1e-8f, cfg.weight_decay)
+                             : tt::Optimizer::adam(params, cfg.lr);
 
     // Batching over the whole training set: module 08's loader (seeded shuffle).
     tt_dataloader* loader = nullptr;
@@ -221,12 +170,11 @@ FitResult fit(tt::nn::Module& model, const Split& train, const Split& test, cons
     int first_epoch = 0;
     int64_t global_step = 0;
     if (cfg.resume && !cfg.checkpoint_path.empty() && std::filesystem::exists(cfg.checkpoint_path)) {
-        // Adam's state slots exist once created; touching them creates zeros.
-        auto entries = checkpoint_entries(model, adam, progress);
-        load_checkpoint(cfg.checkpoint_path, entries);
+        auto optimizer_state = adam.state_dict();  // creates the moments (zeros) to load into
+        tt::load_checkpoint(cfg.checkpoint_path, checkpoint_entries(model, optimizer_state, progress));
+        adam.load_state_dict(optimizer_state);     // step count and lr
         first_epoch = static_cast<int>(progress.data()[0]);
         global_step = static_cast<int64_t>(progress.data()[1]);
-        TT_CALL(6, rt.optimizers(), optimizer_set_step, adam.raw(), global_step);
         if (!cfg.quiet)
             std::printf("  resumed %s from %s after epoch %d\n", cfg.label.c_str(), cfg.checkpoint_path.c_str(), first_epoch);
     }
@@ -265,7 +213,7 @@ FitResult fit(tt::nn::Module& model, const Split& train, const Split& test, cons
             ctx.y = y;
             float lr = cfg.lr;
             TT_CALL(7, rt.training(), schedule_lr, &schedule, global_step, &lr);
-            TT_CALL(6, rt.optimizers(), optimizer_set_lr, adam.raw(), lr);
+            adam.set_lr(lr);
             tt_step_result step{};
             tt_status st = rt.training().train_step(&cb, ctx.x.raw(), y.raw(), cfg.max_grad_norm, &step);
             if (st == TT_NUMERIC_ERROR) {
@@ -303,10 +251,8 @@ FitResult fit(tt::nn::Module& model, const Split& train, const Split& test, cons
         }
         progress.data()[0] = static_cast<float>(result.interrupted ? epoch : epoch + 1);
         progress.data()[1] = static_cast<float>(global_step);
-        if (!cfg.checkpoint_path.empty()) {
-            auto entries = checkpoint_entries(model, adam, progress);
-            save_checkpoint(cfg.checkpoint_path, entries);
-        }
+        if (!cfg.checkpoint_path.empty())
+            tt::save_checkpoint(cfg.checkpoint_path, checkpoint_entries(model, adam.state_dict(), progress));
         if (result.interrupted) break;
     }
     result.train_seconds = seconds_since(t_all);
