@@ -1,8 +1,8 @@
 // ABI facts checked at run time, plus the export check on every built module.
 #include <catch2/catch.hpp>
 
-#include <array>
-#include <cstdio>
+#include "common/subprocess.hpp"
+
 #include <filesystem>
 #include <string>
 
@@ -14,17 +14,6 @@ TEST_CASE("the ABI headers compile as C11 and agree with C++ on the descriptor s
     REQUIRE(tt_c11_headers_compiled() == static_cast<int>(sizeof(tt_module_descriptor)));
 }
 
-namespace {
-std::string run(const std::string& cmd) {
-    std::string out;
-    FILE* p = popen(cmd.c_str(), "r");
-    REQUIRE(p != nullptr);
-    std::array<char, 512> buf{};
-    while (fgets(buf.data(), buf.size(), p)) out += buf.data();
-    pclose(p);
-    return out;
-}
-}  // namespace
 
 TEST_CASE("every built module library exports exactly its one entry point", "[abi]") {
     int checked = 0;
@@ -33,7 +22,7 @@ TEST_CASE("every built module library exports exactly its one entry point", "[ab
             std::string path = std::string(TT_TEST_LIB_DIR) + "/tt_" + tt::module_info(n).dir + "_" +
                                tt::variant_name(v) + ".so";
             if (!std::filesystem::exists(path)) continue;
-            std::string syms = run("nm -D --defined-only '" + path + "' | awk '{print $NF}'");
+            std::string syms = tt_test::run_command("nm -D --defined-only '" + path + "' | awk '{print $NF}'").out;
             INFO(path << " exports:\n" << syms);
             REQUIRE(syms == std::string(tt::module_info(n).entry) + "\n");
             ++checked;

@@ -4,14 +4,13 @@
 // (label NN_name), selected with the Catch2 tag [NN].
 #include <catch2/catch.hpp>
 
-#include <array>
-#include <cstdio>
+#include "common/subprocess.hpp"
+
 #include <filesystem>
 #include <fstream>
 #include <regex>
 #include <sstream>
 #include <string>
-#include <sys/wait.h>
 #include <unistd.h>
 
 namespace {
@@ -27,14 +26,11 @@ Graded grade(const std::string& module, const std::string& impl) {
     fs::create_directories(dir);
     std::string json = (dir / "results.json").string();
     std::string cmd = "TITO_PROGRESS='" + (dir / "progress.json").string() + "' '" + TT_TEST_BIN_DIR +
-                      "/tito-cli' grade " + module + " --impl " + impl + " --json '" + json + "' 2>&1";
+                      "/tito-cli' grade " + module + " --impl " + impl + " --json '" + json + "'";
+    tt_test::RunResult r = tt_test::run_command(cmd);
     Graded g;
-    FILE* p = popen(cmd.c_str(), "r");
-    REQUIRE(p != nullptr);
-    std::array<char, 4096> buf{};
-    while (fgets(buf.data(), buf.size(), p)) g.out += buf.data();
-    int status = pclose(p);
-    g.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    g.code = r.code;
+    g.out = r.out;
     std::ifstream in(json);
     std::stringstream ss;
     ss << in.rdbuf();

@@ -2,29 +2,19 @@
 // file, the problem and the fix; and a student library never runs reference code.
 #include <catch2/catch.hpp>
 
-#include <array>
-#include <cstdio>
+#include "common/subprocess.hpp"
+
+#include <cstdlib>
 #include <filesystem>
 #include <string>
-#include <sys/wait.h>
 
 namespace {
 
-struct Result {
-    int code;
-    std::string out;
-};
+using Result = tt_test::RunResult;
 
 Result probe(const std::string& lib_dir, const std::string& extra_env = "") {
-    std::string cmd = "env TITO_LIB_DIR='" + lib_dir + "' TITO_IMPL=student " + extra_env + " '" +
-                      TT_TEST_BIN_DIR + "/tt_load_probe' 2>&1";
-    FILE* p = popen(cmd.c_str(), "r");
-    REQUIRE(p != nullptr);
-    std::string out;
-    std::array<char, 512> buf{};
-    while (fgets(buf.data(), buf.size(), p)) out += buf.data();
-    int status = pclose(p);
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+    return tt_test::run_command("env TITO_LIB_DIR='" + lib_dir + "' TITO_IMPL=student " + extra_env + " '" +
+                                TT_TEST_BIN_DIR + "/tt_load_probe'");
 }
 
 std::string fixture(const std::string& name) { return std::string(TT_FIXTURE_DIR) + "/" + name; }
@@ -98,15 +88,11 @@ TEST_CASE("the export check fails a library that exports more than its entry poi
     std::string lib = fixture("extra_export") + "/tt_01_tensor_student.so";
     std::string copy = fixture("extra_export") + "/copy_for_check.so";
     std::filesystem::copy_file(lib, copy, std::filesystem::copy_options::overwrite_existing);
-    std::string cmd = "cmake -DLIB='" + copy + "' -DENTRY=tt_entry_01_tensor -P '" + TT_CHECK_EXPORTS + "' 2>&1";
-    FILE* p = popen(cmd.c_str(), "r");
-    std::string out;
-    std::array<char, 512> buf{};
-    while (fgets(buf.data(), buf.size(), p)) out += buf.data();
-    int status = pclose(p);
-    INFO(out);
-    REQUIRE(WEXITSTATUS(status) != 0);
-    REQUIRE(out.find("tt_helper_everyone_can_see") != std::string::npos);
+    Result check = tt_test::run_command("cmake -DLIB='" + copy + "' -DENTRY=tt_entry_01_tensor -P '" +
+                                        TT_CHECK_EXPORTS + "'");
+    INFO(check.out);
+    REQUIRE(check.code != 0);
+    REQUIRE(check.out.find("tt_helper_everyone_can_see") != std::string::npos);
     // The good fixture passes the same check.
     std::string good = "cmake -DLIB='" + fixture("good") + "/tt_01_tensor_student.so' -DENTRY=tt_entry_01_tensor -P '" +
                        TT_CHECK_EXPORTS + "' >/dev/null 2>&1";

@@ -7,32 +7,21 @@
 // who finished every module.
 #include <catch2/catch.hpp>
 
-#include <array>
+#include "common/subprocess.hpp"
+
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <random>
 #include <string>
-#include <sys/wait.h>
+#include <unistd.h>
 
 namespace fs = std::filesystem;
 
 namespace {
 
-struct Run {
-    int code;
-    std::string out;
-};
-
-Run run(const std::string& cmd) {
-    FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-    REQUIRE(p != nullptr);
-    std::string out;
-    std::array<char, 4096> buf{};
-    while (fgets(buf.data(), buf.size(), p)) out += buf.data();
-    int status = pclose(p);
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
+using Run = tt_test::RunResult;
+Run run(const std::string& cmd) { return tt_test::run_command(cmd); }
 
 std::string bin(const std::string& name) { return std::string(TT_TEST_BIN_DIR) + "/" + name; }
 
