@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <random>
 #include <string>
 #include <unistd.h>
@@ -115,6 +116,12 @@ TEST_CASE("part 1 on the reference: a short run passes 90% clean test accuracy a
     REQUIRE(accuracy_after(r.out, "CNN") > 90.0);
     for (const char* f : {"accuracy.svg", "loss.svg", "filters_conv1.png", "metrics.json", "cnn.ckpt", "mlp.ckpt"})
         REQUIRE(fs::file_size(tmp.path / f) > 0);
+    // metrics.json records what the run printed.
+    std::ifstream metrics(tmp.str("metrics.json"));
+    std::string json((std::istreambuf_iterator<char>(metrics)), std::istreambuf_iterator<char>());
+    REQUIRE(json.find("\"parameters\": 6090") != std::string::npos);
+    REQUIRE(json.find("\"parameters\": 9610") != std::string::npos);
+    REQUIRE(json.find("\"epoch_test_accuracy\"") != std::string::npos);
     // The checkpoint reloads and gives the same clean accuracy.
     Run again = run(bin("milestone_04_part1") + " --reference --eval-only -q --epochs 15 --out '" + tmp.str() + "'");
     INFO(again.out);

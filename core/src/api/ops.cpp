@@ -46,15 +46,21 @@ Tensor binary(const char* name, BinaryForward forward, BinaryBackward tt_autogra
 
 using ScalarForward = tt_status (*)(const tt_tensor*, float, tt_tensor**);
 
-Tensor scalar_op(const char* name, ScalarForward forward, const Tensor& a, float s) {
+// out = a (op) s. The rule is chosen here, once: add/sub have the identity as
+// derivative, mul/div scale the gradient by s or 1/s.
+enum class ScalarOp { add, sub, mul, div };
+
+Tensor scalar_op(const char* name, ScalarForward forward, ScalarOp op, const Tensor& a, float s) {
     Tensor out = produce(1, name, [&](tt_tensor** o) { return forward(a.raw(), s, o); });
     if (should_record({&a})) {
-        std::string op = name;
-        record(out, name, {&a}, [op, s](const tt_tensor* g, tt_tensor** const* want) -> tt_status {
-            if (op == "mul_scalar") return ag().mul_scalar_backward(s, g, want[0]);
-            if (op == "div_scalar") return ag().div_scalar_backward(s, g, want[0]);
-            return ag().add_scalar_backward(g, want[0]);  // add/sub: identity
-        });
+        detail::BackwardRule rule;
+        if (op == ScalarOp::mul)
+            rule = [s](const tt_tensor* g, tt_tensor** const* want) { return ag().mul_scalar_backward(s, g, want[0]); };
+        else if (op == ScalarOp::div)
+            rule = [s](const tt_tensor* g, tt_tensor** const* want) { return ag().div_scalar_backward(s, g, want[0]); };
+        else
+            rule = [](const tt_tensor* g, tt_tensor** const* want) { return ag().add_scalar_backward(g, want[0]); };
+        record(out, name, {&a}, std::move(rule));
     }
     return out;
 }
@@ -99,10 +105,10 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
 }
 Tensor Tensor::matmul(const Tensor& other) const { return tt::matmul(*this, other); }
 
-Tensor operator+(const Tensor& a, float s) { return scalar_op("add_scalar", runtime().tensor().add_scalar, a, s); }
-Tensor operator-(const Tensor& a, float s) { return scalar_op("sub_scalar", runtime().tensor().sub_scalar, a, s); }
-Tensor operator*(const Tensor& a, float s) { return scalar_op("mul_scalar", runtime().tensor().mul_scalar, a, s); }
-Tensor operator/(const Tensor& a, float s) { return scalar_op("div_scalar", runtime().tensor().div_scalar, a, s); }
+Tensor operator+(const Tensor& a, float s) { return scalar_op("add_scalar", runtime().tensor().add_scalar, ScalarOp::add, a, s); }
+Tensor operator-(const Tensor& a, float s) { return scalar_op("sub_scalar", runtime().tensor().sub_scalar, ScalarOp::sub, a, s); }
+Tensor operator*(const Tensor& a, float s) { return scalar_op("mul_scalar", runtime().tensor().mul_scalar, ScalarOp::mul, a, s); }
+Tensor operator/(const Tensor& a, float s) { return scalar_op("div_scalar", runtime().tensor().div_scalar, ScalarOp::div, a, s); }
 Tensor operator+(float s, const Tensor& a) { return a + s; }
 Tensor operator*(float s, const Tensor& a) { return a * s; }
 Tensor operator-(const Tensor& a) { return a * -1.0f; }

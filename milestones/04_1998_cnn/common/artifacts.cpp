@@ -157,29 +157,4 @@ void write_svg_chart(const std::string& path, const std::string& title, const st
     write_file_atomic(path, svg.str());
 }
 
-std::string json_escape(const std::string& s) {
-    std::string out = "\"";
-    for (char c : s) {
-        if (c == '"' || c == '\\') out += '\\', out += c;
-        else if (c == '\n') out += "\\n";
-        else if (static_cast<unsigned char>(c) < 0x20) {
-            char buf[8];
-            std::snprintf(buf, sizeof buf, "\\u%04x", c);
-            out += buf;
-        } else out += c;
-    }
-    return out + "\"";
-}
-
-std::string json_array(const std::vector<double>& v) {
-    std::ostringstream os;
-    os << "[";
-    for (size_t i = 0; i < v.size(); ++i) {
-        os << (i ? ", " : "");
-        if (std::isfinite(v[i])) os << v[i]; else os << "null";
-    }
-    os << "]";
-    return os.str();
-}
-
 }  // namespace milestone

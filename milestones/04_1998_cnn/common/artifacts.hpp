@@ -32,8 +32,4 @@ struct Series {
 void write_svg_chart(const std::string& path, const std::string& title, const std::string& y_label,
                      const std::vector<Series>& series);
 
-// Minimal JSON building for metrics files.
-std::string json_escape(const std::string& s);
-std::string json_array(const std::vector<double>& v);
-
 }  // namespace milestone

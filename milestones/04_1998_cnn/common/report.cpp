@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
-#include <sstream>
 
 #include "common/artifacts.hpp"
+#include "tinytorch/progress.hpp"
 #include "tinytorch/runtime.hpp"
 #include "tinytorch/train.hpp"
 
@@ -121,23 +121,30 @@ void print_filters_ascii(const std::shared_ptr<tt::nn::Module>& layer) {
 
 void write_metrics(const std::string& path, const std::string& dataset, bool reference, const Comparison& c,
                    const FitResult& a, const FitResult& b) {
-    std::ostringstream js;
-    js << "{\n  \"dataset\": " << json_escape(dataset) << ",\n  \"libraries\": "
-       << json_escape(reference ? "reference" : tt::format_impl_choice(tt::runtime().choice())) << ",\n  \"models\": [\n";
+    using tt::progress::Json;
+    Json doc = Json::object();
+    doc.set("dataset", dataset);
+    doc.set("libraries", reference ? std::string("reference") : tt::format_impl_choice(tt::runtime().choice()));
+    Json models = Json::array();
     const FitResult* fits[] = {&a, &b};
     for (size_t i = 0; i < c.rows.size(); ++i) {
         const auto& r = c.rows[i];
-        std::vector<double> loss, acc, secs;
+        Json loss = Json::array(), acc = Json::array(), secs = Json::array();
         if (i < 2)
             for (auto& e : fits[i]->epochs) loss.push_back(e.train_loss), acc.push_back(e.test_acc), secs.push_back(e.seconds);
-        js << "    {\"name\": " << json_escape(r.model) << ", \"parameters\": " << r.parameters
-           << ", \"accuracy\": " << r.acc_a << ", \"accuracy_b\": " << r.acc_b
-           << ", \"train_seconds\": " << r.train_seconds << ",\n     \"epoch_train_loss\": " << json_array(loss)
-           << ",\n     \"epoch_test_accuracy\": " << json_array(acc) << ",\n     \"epoch_seconds\": " << json_array(secs)
-           << "}" << (i + 1 < c.rows.size() ? "," : "") << "\n";
+        Json m = Json::object();
+        m.set("name", r.model);
+        m.set("parameters", r.parameters);
+        m.set("accuracy", r.acc_a);
+        m.set("accuracy_b", r.acc_b);
+        m.set("train_seconds", r.train_seconds);
+        m.set("epoch_train_loss", std::move(loss));
+        m.set("epoch_test_accuracy", std::move(acc));
+        m.set("epoch_seconds", std::move(secs));
+        models.push_back(std::move(m));
     }
-    js << "  ]\n}\n";
-    write_file_atomic(path, js.str());
+    doc.set("models", std::move(models));
+    write_file_atomic(path, doc.dump(2) + "\n");
 }
 
 void load_model(tt::nn::Module& model, const std::string& path) {
