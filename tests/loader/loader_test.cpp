@@ -44,6 +44,15 @@ TEST_CASE("an ABI major version mismatch is refused", "[loader]") {
     REQUIRE(r.out.find("ABI version 2.0 does not match") != std::string::npos);
 }
 
+TEST_CASE("a library built against an older minor version (a shorter table) is refused", "[loader]") {
+    Result r = probe(fixture("old_minor"));
+    INFO(r.out);
+    REQUIRE(r.code == 3);
+    REQUIRE(r.out.find("function table has " + std::to_string(19 * sizeof(void*)) + " bytes, the core needs " +
+                       std::to_string(20 * sizeof(void*))) != std::string::npos);
+    REQUIRE(r.out.find("rebuild the library against the current headers") != std::string::npos);
+}
+
 TEST_CASE("a library claiming another module number is refused", "[loader]") {
     Result r = probe(fixture("wrong_number"));
     INFO(r.out);

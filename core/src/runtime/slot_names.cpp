@@ -8,9 +8,9 @@ namespace tt::detail {
 namespace {
 
 const std::vector<const char*> k_tt_tensor_api_slots = {
-    "create", "from_data", "free", "copy", "reshape", "transpose", "add", "sub", "mul", "div", "add_scalar", "sub_scalar", "mul_scalar", "div_scalar", "matmul", "sum", "mean", "max", "argmax",
+    "create", "from_data", "free", "copy", "reshape", "transpose", "add", "sub", "mul", "div", "add_scalar", "sub_scalar", "mul_scalar", "div_scalar", "matmul", "sum", "mean", "max", "argmax", "empty",
 };
-static_assert(sizeof(tt_tensor_api) == 19 * sizeof(void*), "update the slot names of tt_tensor_api");
+static_assert(sizeof(tt_tensor_api) == 20 * sizeof(void*), "update the slot names of tt_tensor_api");
 
 const std::vector<const char*> k_tt_activations_api_slots = {
     "relu", "sigmoid", "tanh", "gelu", "softmax",

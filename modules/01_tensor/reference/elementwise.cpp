@@ -100,7 +100,7 @@ tt_status binary_op(const char* function, const tt_tensor* a, const tt_tensor* b
     BroadcastPlan plan;
     TT_CHECK(broadcast_plan(function, a->shape, a->ndim, b->shape, b->ndim, &plan));
     tt_tensor* result = nullptr;
-    TT_CHECK(create(plan.shape, plan.ndim, &result));
+    TT_CHECK(empty(plan.shape, plan.ndim, &result));  // every element is written below
     float* o = result->data;
     const float* pa = a->data;
     const float* pb = b->data;
@@ -161,7 +161,7 @@ tt_status scalar_op(const char* function, const tt_tensor* a, float s, tt_tensor
     // HINT: TT_CHECK(create(a->shape, a->ndim, &result)); then one plain loop.
     TT_CHECK(require(a, function, "a"));
     tt_tensor* result = nullptr;
-    TT_CHECK(create(a->shape, a->ndim, &result));
+    TT_CHECK(empty(a->shape, a->ndim, &result));  // every element is written below
     const float* pa = a->data;
     float* o = result->data;
     for (int64_t i = 0; i < a->numel; ++i) o[i] = op(pa[i], s);

@@ -67,7 +67,8 @@ tt_status matmul(const tt_tensor* a, const tt_tensor* b, tt_tensor** out) {
     shape[batch.ndim] = M;
     shape[batch.ndim + 1] = N;
     tt_tensor* result = nullptr;
-    TT_CHECK(create(shape, batch.ndim + 2, &result));  // zero-filled: right for K == 0
+    // The GEMMs below write every element; only K == 0 (a sum of nothing) needs zeros.
+    TT_CHECK(K == 0 ? create(shape, batch.ndim + 2, &result) : empty(shape, batch.ndim + 2, &result));
     *out = result;
     if (batches == 0 || M == 0 || N == 0 || K == 0) return TT_OK;
 

@@ -99,7 +99,7 @@ tt_status transpose(const tt_tensor* t, int32_t dim0, int32_t dim1, tt_tensor** 
     std::swap(stride[d0], stride[d1]);  // stride[d]: input step when output axis d advances by 1
 
     tt_tensor* result = nullptr;
-    TT_CHECK(create(shape, nd, &result));
+    TT_CHECK(empty(shape, nd, &result));  // every element is written below
     if (d0 == d1 || t->numel == 0) {
         std::memcpy(result->data, t->data, static_cast<size_t>(t->numel) * sizeof(float));
         *out = result;

@@ -26,6 +26,7 @@ constexpr tt_tensor_api k_api = {
     .mean = t01::mean,
     .max = t01::max,
     .argmax = t01::argmax,
+    .empty = t01::empty,  // ABI 1.1
 };
 
 }  // namespace

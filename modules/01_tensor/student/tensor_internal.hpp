@@ -21,6 +21,7 @@ namespace t01 {
 // ---- the table (one definition each, in the file named) ------------------
 // creation.cpp
 tt_status create(const int64_t* shape, int32_t ndim, tt_tensor** out);
+tt_status empty(const int64_t* shape, int32_t ndim, tt_tensor** out);
 tt_status from_data(const float* data, const int64_t* shape, int32_t ndim, tt_tensor** out);
 tt_status free(tt_tensor* t);
 tt_status copy(const tt_tensor* t, tt_tensor** out);

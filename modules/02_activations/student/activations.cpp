@@ -24,12 +24,13 @@
 // ------------------------------------------------------------------ helpers
 
 // Check the arguments every activation shares, then create *out with x's shape
-// (zero-filled). On failure *out stays NULL and the error is reported.
+// (values not set: every activation writes all of them). On failure *out
+// stays NULL and the error is reported.
 static tt_status new_like(const char* function, const tt_tensor* x, tt_tensor** out) {
     if (out == nullptr) return ttm::fail(TT_INVALID_ARGUMENT, function, "out is NULL: pass the address of a tt_tensor*");
     *out = nullptr;
     if (x == nullptr) return ttm::fail(TT_INVALID_ARGUMENT, function, "x is NULL");
-    return ttm::host()->tensor->create(x->shape, x->ndim, out);
+    return ttm::host()->tensor->empty(x->shape, x->ndim, out);
 }
 
 // Turn a possibly negative axis into 0..ndim-1; false when it is out of range.

@@ -106,9 +106,9 @@ tt_status batchnorm2d_forward(const tt_tensor* x, const tt_tensor* gamma, const 
                             std::to_string(M) + ", x is " + sp::shape_str(x) +
                             "): use a bigger batch or eval mode");
 
-    OwnedTensor y = sp::new_tensor({N, C, x->shape[2], x->shape[3]});
-    OwnedTensor mean_t = sp::new_tensor({C});
-    OwnedTensor invstd_t = sp::new_tensor({C});
+    OwnedTensor y = sp::new_empty({N, C, x->shape[2], x->shape[3]});
+    OwnedTensor mean_t = sp::new_empty({C});
+    OwnedTensor invstd_t = sp::new_empty({C});
     const float* xd = x->data;
     float* yd = y->data;
     float* mean = mean_t->data;
@@ -186,9 +186,9 @@ tt_status batchnorm2d_backward(const tt_tensor* x, const tt_tensor* gamma,
                         "grad must have x's shape " + sp::shape_str(x) + ", got " + sp::shape_str(grad));
 
     OwnedTensor dx, dgamma, dbeta;
-    if (out_grad_x != nullptr) dx = sp::new_tensor({N, C, x->shape[2], x->shape[3]});
-    if (out_grad_gamma != nullptr) dgamma = sp::new_tensor({C});
-    if (out_grad_beta != nullptr) dbeta = sp::new_tensor({C});
+    if (out_grad_x != nullptr) dx = sp::new_empty({N, C, x->shape[2], x->shape[3]});
+    if (out_grad_gamma != nullptr) dgamma = sp::new_empty({C});
+    if (out_grad_beta != nullptr) dbeta = sp::new_empty({C});
     const float* xd = x->data;
     const float* dy = grad->data;
     const float* gd = gamma->data;

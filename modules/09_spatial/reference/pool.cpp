@@ -22,6 +22,7 @@
 // Every (n, c) plane is independent, so the work is spread over planes with
 // host->parallel_for.
 #include <cstdint>
+#include <cstring>
 #include <string>
 
 #if defined(__SSE2__)
@@ -175,9 +176,9 @@ tt_status maxpool2d_forward(const tt_tensor* x, int32_t kernel, int32_t stride, 
     *out = nullptr;
     if (out_indices != nullptr) *out_indices = nullptr;
     const PoolGeom g = pool_geometry(__func__, x, kernel, stride);
-    OwnedTensor y = sp::new_tensor({g.N, g.C, g.OH, g.OW});
+    OwnedTensor y = sp::new_empty({g.N, g.C, g.OH, g.OW});  // every window is written
     OwnedTensor ind;
-    if (out_indices != nullptr) ind = sp::new_tensor({g.N, g.C, g.OH, g.OW});
+    if (out_indices != nullptr) ind = sp::new_empty({g.N, g.C, g.OH, g.OW});
     const int64_t in_plane = g.H * g.W, out_plane = g.OH * g.OW;
     const float* xd = x->data;
     float* yd = y->data;
@@ -206,17 +207,20 @@ tt_status maxpool2d_backward(const tt_tensor* x, const tt_tensor* indices, const
     const PoolGeom g = pool_geometry(__func__, x, kernel, stride);
     check_pool_grad(__func__, g, grad, "grad");
     check_pool_grad(__func__, g, indices, "indices");
-    OwnedTensor dx = sp::new_tensor({g.N, g.C, g.H, g.W});
+    // Each work item owns whole planes of dx: no two threads add to one pixel.
+    // It zeroes its plane right before adding into it (while the plane is in
+    // cache), instead of module 01 zero-filling all of dx up front.
+    OwnedTensor dx = sp::new_empty({g.N, g.C, g.H, g.W});
     const int64_t in_plane = g.H * g.W, out_plane = g.OH * g.OW;
     const float* gd = grad->data;
     const float* id = indices->data;
     float* dd = dx->data;
-    // Each work item owns whole planes of dx: no two threads add to one pixel.
     int64_t bad = 0;
     sp::parallel_work(g.planes(), in_plane, [&](int64_t begin, int64_t end) {
         int64_t local_bad = 0;
         for (int64_t p = begin; p < end; ++p) {
             float* dplane = dd + p * in_plane;
+            std::memset(dplane, 0, sizeof(float) * in_plane);
             const float* gp = gd + p * out_plane;
             const float* ip = id + p * out_plane;
             for (int64_t i = 0; i < out_plane; ++i) {
@@ -252,7 +256,7 @@ tt_status avgpool2d_forward(const tt_tensor* x, int32_t kernel, int32_t stride, 
     sp::require(out, __func__, "out");
     *out = nullptr;
     const PoolGeom g = pool_geometry(__func__, x, kernel, stride);
-    OwnedTensor y = sp::new_tensor({g.N, g.C, g.OH, g.OW});
+    OwnedTensor y = sp::new_empty({g.N, g.C, g.OH, g.OW});  // every window is written
     const int64_t in_plane = g.H * g.W, out_plane = g.OH * g.OW;
     const float scale = 1.0f / static_cast<float>(g.k * g.k);
     const float* xd = x->data;
@@ -290,7 +294,7 @@ tt_status avgpool2d_backward(const tt_tensor* x, const tt_tensor* grad, int32_t 
     *out_grad_x = nullptr;
     const PoolGeom g = pool_geometry(__func__, x, kernel, stride);
     check_pool_grad(__func__, g, grad, "grad");
-    OwnedTensor dx = sp::new_tensor({g.N, g.C, g.H, g.W});
+    OwnedTensor dx = sp::new_empty({g.N, g.C, g.H, g.W});  // each plane is zeroed below
     const int64_t in_plane = g.H * g.W, out_plane = g.OH * g.OW;
     const float scale = 1.0f / static_cast<float>(g.k * g.k);
     const float* gd = grad->data;
@@ -298,6 +302,7 @@ tt_status avgpool2d_backward(const tt_tensor* x, const tt_tensor* grad, int32_t 
     sp::parallel_work(g.planes(), in_plane, [&](int64_t begin, int64_t end) {
         for (int64_t p = begin; p < end; ++p) {
             float* dplane = dd + p * in_plane;
+            std::memset(dplane, 0, sizeof(float) * in_plane);
             const float* gp = gd + p * out_plane;
             for (int64_t oh = 0; oh < g.OH; ++oh) {
                 for (int64_t ow = 0; ow < g.OW; ++ow) {

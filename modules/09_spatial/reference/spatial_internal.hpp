@@ -3,6 +3,7 @@
 // Nothing to implement here. These helpers wrap the host services so the
 // convolution, pooling and batch-norm code reads like the math:
 //   - new_tensor(): a tensor from module 01 (host->tensor->create, zero-filled);
+//   - new_empty():  the same without the zeros (host->tensor->empty);
 //   - Scratch:      a temporary float buffer from host->alloc (the core caches
 //                   freed blocks, so allocating one per call is cheap);
 //   - parallel():   run a lambda over [0, n) on the core's thread pool;
@@ -63,6 +64,15 @@ inline void require_ndim(const tt_tensor* t, int32_t ndim, const char* function,
 inline OwnedTensor new_tensor(std::initializer_list<int64_t> shape) {
     tt_tensor* t = nullptr;
     ok(ttm::host()->tensor->create(shape.begin(), static_cast<int32_t>(shape.size()), &t));
+    return OwnedTensor(t);
+}
+
+// A new tensor whose values are NOT set (module 01's empty): for an output the
+// op then writes in full. Zero-filling a 7 MB activation first would cost
+// about as much as a ReLU over it.
+inline OwnedTensor new_empty(std::initializer_list<int64_t> shape) {
+    tt_tensor* t = nullptr;
+    ok(ttm::host()->tensor->empty(shape.begin(), static_cast<int32_t>(shape.size()), &t));
     return OwnedTensor(t);
 }
 

@@ -24,6 +24,7 @@
 // Every (n, c) plane is independent, so the work is spread over planes with
 // host->parallel_for.
 #include <cstdint>
+#include <cstring>
 #include <string>
 
 #if defined(__SSE2__)

@@ -87,6 +87,13 @@ typedef struct tt_tensor_api {
     /* Index of the first maximum along the axis (as float; flat index for
      * TT_AXIS_ALL). */
     tt_status (*argmax)(const tt_tensor* t, int32_t axis, int32_t keepdims, tt_tensor** out);
+
+    /* ---- appended in ABI 1.1 ------------------------------------------------ */
+
+    /* out: like create, but the values are NOT set (whatever the memory held).
+     * For ops that write every element of their output: zero-filling first
+     * doubles the memory traffic of a cheap op on a big tensor. */
+    tt_status (*empty)(const int64_t* shape, int32_t ndim, tt_tensor** out);
 } tt_tensor_api;
 
 const tt_module_descriptor* tt_entry_01_tensor(void);
