@@ -116,8 +116,13 @@ static ConvGeom conv_geometry(const char* function, const tt_tensor* x, const tt
 // [l*N/lanes, (l+1)*N/lanes), each `chunk` images at a time. The chunk holds
 // about 256K floats (1 MiB) of columns: enough for an efficient GEMM, small
 // enough to stay in cache.
+// `direct`: one image at a time (chunk 1). Then the GEMM's [O, P] result IS
+// that image's output plane stack out[n] (and grad[n] is already dY), so the
+// copy between the GEMM's layout and NCHW disappears. Worth it when a plane
+// has enough positions (P) for the GEMM alone to be efficient.
 struct Plan {
     int64_t lanes, chunk;
+    bool direct;
     int64_t first(int64_t lane, int64_t N) const { return lane * N / lanes; }
 };
 
@@ -130,9 +135,14 @@ static Plan plan_for(const ConvGeom& g) {
         const char* e = std::getenv("TT_CONV_LANES");
         return e == nullptr || std::atoi(e) != 0;
     }();
+    static const bool direct_mode = [] {  // on unless TT_CONV_DIRECT=0 (for comparisons)
+        const char* e = std::getenv("TT_CONV_DIRECT");
+        return e == nullptr || std::atoi(e) != 0;
+    }();
     const int64_t N = std::max<int64_t>(1, g.N);
     const int64_t per_image = std::max<int64_t>(1, g.K() * g.P());
-    int64_t chunk = std::min(N, std::max<int64_t>(1, budget / per_image));
+    const bool direct = direct_mode && g.P() >= 64;
+    int64_t chunk = direct ? 1 : std::min(N, std::max<int64_t>(1, budget / per_image));
     int64_t lanes = 1;
     if (lanes_mode) {
         // one lane per thread, as long as each gets half a chunk of work or more
@@ -140,7 +150,7 @@ static Plan plan_for(const ConvGeom& g) {
         lanes = std::clamp<int64_t>(N * per_image / std::max<int64_t>(1, budget / 2), 1, std::min(threads, N));
         if (lanes > 1) chunk = std::min(chunk, (N + lanes - 1) / lanes);
     }
-    return {lanes, chunk};
+    return {lanes, chunk, direct};
 }
 
 // END SOLUTION
@@ -192,11 +202,12 @@ static void im2col(const float* x, const ConvGeom& g, int64_t n0, int64_t count,
 }
 
 // col2im, the adjoint of im2col: add every entry of dcols [K, count*P] back
-// into the input pixel it was copied from. dx (images n0 .. n0+count-1) must
-// hold zeros (or what to add to) on entry.
+// into the input pixel it was copied from. Writes all of images n0 .. n0+count-1
+// of dx (what they held before is overwritten, so dx may come from empty).
 static void col2im(const float* dcols, const ConvGeom& g, int64_t n0, int64_t count, float* dx) {
     // BEGIN SOLUTION
-    // TODO: the same loops as im2col, with the copy reversed into an addition:
+    // TODO: zero the planes of images n0 .. n0+count-1 of dx, then run the same
+    //   loops as im2col with the copy reversed into an addition:
     //   dx[n0+i, c, ih, iw] += dcols[k, i*P + oh*OW + ow]; skip the padding.
     // HINT: several (kh, kw, oh, ow) reach the same pixel: use +=, never =.
     // STUB: (void)dcols; (void)g; (void)n0; (void)count; (void)dx;
@@ -212,10 +223,8 @@ static void col2im(const float* dcols, const ConvGeom& g, int64_t n0, int64_t co
             const int64_t i = task / g.C, c = task % g.C;
             float* plane = dx + ((n0 + i) * g.C + c) * g.H * g.W;
             float* dst = plane;
-            if (g.pad > 0) {
-                std::memset(padded.get(), 0, sizeof(float) * Hp * Wp);
-                dst = padded.get();
-            }
+            if (g.pad > 0) dst = padded.get();
+            std::memset(dst, 0, sizeof(float) * Hp * Wp);
             for (int64_t kh = 0; kh < g.KH; ++kh)
                 for (int64_t kw = 0; kw < g.KW; ++kw) {
                     const float* row = dcols + ((c * g.KH + kh) * g.KW + kw) * ld + i * P;
@@ -230,7 +239,7 @@ static void col2im(const float* dcols, const ConvGeom& g, int64_t n0, int64_t co
                 }
             if (g.pad > 0)
                 for (int64_t h = 0; h < g.H; ++h)
-                    for (int64_t w = 0; w < g.W; ++w) plane[h * g.W + w] += dst[(h + g.pad) * Wp + g.pad + w];
+                    for (int64_t w = 0; w < g.W; ++w) plane[h * g.W + w] = dst[(h + g.pad) * Wp + g.pad + w];
         }
     });
     // END SOLUTION
@@ -289,18 +298,27 @@ tt_status conv2d_forward(const tt_tensor* x, const tt_tensor* weight, const tt_t
         sp::throw_error(TT_SHAPE_MISMATCH, __func__,
                         "bias must be [" + std::to_string(g.O) + "] (one per output channel), got " +
                             sp::shape_str(bias));
-    OwnedTensor y = sp::new_tensor({g.N, g.O, g.OH, g.OW});
+    OwnedTensor y = sp::new_empty({g.N, g.O, g.OH, g.OW});  // every output is written below
     const int64_t P = g.P(), K = g.K();
     const Plan plan = plan_for(g);
     const float* bd = bias != nullptr ? bias->data : nullptr;
     float* yd = y->data;
     sp::parallel(plan.lanes, 1, [&](int64_t lane_begin, int64_t lane_end) {
-        sp::Scratch cols(K * plan.chunk * P), prod(g.O * plan.chunk * P);
+        sp::Scratch cols(K * plan.chunk * P), prod(plan.direct ? 1 : g.O * plan.chunk * P);
         for (int64_t lane = lane_begin; lane < lane_end; ++lane) {
             const int64_t stop = plan.first(lane + 1, g.N);
             for (int64_t n0 = plan.first(lane, g.N); n0 < stop; n0 += plan.chunk) {
                 const int64_t count = std::min(plan.chunk, stop - n0), ld = count * P;
                 im2col(x->data, g, n0, count, cols.get());
+                if (plan.direct) {
+                    // out[n0] [O, P] = bias (on every row) + weight [O, K] x cols [K, P],
+                    // the GEMM adding onto the bias rows in place (beta = 1)
+                    float* yn = yd + n0 * g.O * P;
+                    for (int64_t o = 0; o < g.O; ++o)
+                        std::fill(yn + o * P, yn + (o + 1) * P, bd != nullptr ? bd[o] : 0.0f);
+                    sp::gemm(false, false, g.O, P, K, 1.0f, weight->data, K, cols.get(), P, 1.0f, yn, P);
+                    continue;
+                }
                 // prod [O, count*P] = weight [O, K] x cols [K, count*P]
                 sp::gemm(false, false, g.O, ld, K, 1.0f, weight->data, K, cols.get(), ld, 0.0f,
                          prod.get(), ld);
@@ -349,9 +367,11 @@ tt_status conv2d_backward(const tt_tensor* x, const tt_tensor* weight, const tt_
                             std::to_string(g.OW) + "], got " + sp::shape_str(grad));
     const int64_t P = g.P(), K = g.K();
     OwnedTensor gx, gw, gb;
-    if (out_grad_x != nullptr) gx = sp::new_tensor({g.N, g.C, g.H, g.W});
-    if (out_grad_weight != nullptr) gw = sp::new_tensor({g.O, g.C, g.KH, g.KW});
-    if (out_grad_bias != nullptr) gb = sp::new_tensor({g.O});
+    // Not zero-filled: col2im writes every image of gx, the sums below every
+    // entry of gw and gb.
+    if (out_grad_x != nullptr) gx = sp::new_empty({g.N, g.C, g.H, g.W});
+    if (out_grad_weight != nullptr) gw = sp::new_empty({g.O, g.C, g.KH, g.KW});
+    if (out_grad_bias != nullptr) gb = sp::new_empty({g.O});
     const float* dy = grad->data;
 
     // d bias[o] = sum over n, p of grad[n, o, p], one task per channel
@@ -383,21 +403,27 @@ tt_status conv2d_backward(const tt_tensor* x, const tt_tensor* weight, const tt_
     const Plan plan = plan_for(g);
     sp::Scratch gwt(gw ? plan.lanes * K * g.O : 1);
     sp::parallel(plan.lanes, 1, [&](int64_t lane_begin, int64_t lane_end) {
-        sp::Scratch cols(K * plan.chunk * P), dyc(g.O * plan.chunk * P);
+        sp::Scratch cols(K * plan.chunk * P), dyc(plan.direct ? 1 : g.O * plan.chunk * P);
         for (int64_t lane = lane_begin; lane < lane_end; ++lane) {
             float* gw_lane = gwt.get() + lane * K * g.O;
             const int64_t start = plan.first(lane, g.N), stop = plan.first(lane + 1, g.N);
             if (gw && start == stop) std::memset(gw_lane, 0, sizeof(float) * K * g.O);
             for (int64_t n0 = start; n0 < stop; n0 += plan.chunk) {
                 const int64_t count = std::min(plan.chunk, stop - n0), ld = count * P;
-                // dY [O, count*P]: dY[o, i*P + p] = grad[n0+i, o, p]
-                float* dyd = dyc.get();
-                sp::parallel_work(count * g.O, P, [&](int64_t begin, int64_t end) {
-                    for (int64_t task = begin; task < end; ++task) {
-                        const int64_t i = task / g.O, o = task % g.O;
-                        std::memcpy(dyd + o * ld + i * P, dy + ((n0 + i) * g.O + o) * P, sizeof(float) * P);
-                    }
-                });
+                // dY [O, count*P]: dY[o, i*P + p] = grad[n0+i, o, p]. One image
+                // (direct) is already laid out that way in grad: no copy.
+                const float* dyd = dy + n0 * g.O * P;
+                if (!plan.direct) {
+                    float* gathered = dyc.get();
+                    sp::parallel_work(count * g.O, P, [&](int64_t begin, int64_t end) {
+                        for (int64_t task = begin; task < end; ++task) {
+                            const int64_t i = task / g.O, o = task % g.O;
+                            std::memcpy(gathered + o * ld + i * P, dy + ((n0 + i) * g.O + o) * P,
+                                        sizeof(float) * P);
+                        }
+                    });
+                    dyd = gathered;
+                }
                 if (gw) {
                     im2col(x->data, g, n0, count, cols.get());
                     // d weight^T [K, O] (+)= cols [K, count*P] x dY^T [count*P, O]
