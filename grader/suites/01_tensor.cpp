@@ -209,6 +209,39 @@ TEST_CASE("create handles scalars and empty tensors, and rejects bad shapes", "[
     CHECK(api().create(nine, 2, nullptr) == TT_INVALID_ARGUMENT);
 }
 
+TEST_CASE("empty gives a tensor of the right shape whose every element can be written", "[points:1]") {
+    // empty promises no values, only the shape, the autograd fields and
+    // numel writable floats (at least one, so data is never NULL).
+    const int64_t shape[2] = {3, 5};
+    tt_tensor* t = nullptr;
+    grade::require_ok(api().empty(shape, 2, &t), "empty");
+    REQUIRE(t != nullptr);
+    Tensor owner = Tensor::adopt(t);
+    CHECK(t->ndim == 2);
+    CHECK(t->shape[0] == 3);
+    CHECK(t->shape[1] == 5);
+    CHECK(t->numel == 15);
+    CHECK(t->requires_grad == 0);
+    CHECK(t->grad == nullptr);
+    CHECK(t->grad_fn == nullptr);
+    REQUIRE(t->data != nullptr);
+    for (int64_t i = 0; i < 15; ++i) t->data[i] = static_cast<float>(i);
+    CHECK(owner.at({2, 4}) == 14.0f);
+
+    tt_tensor* s = nullptr;
+    grade::require_ok(api().empty(nullptr, 0, &s), "empty of a scalar");
+    Tensor scalar = Tensor::adopt(s);
+    CHECK(s->ndim == 0);
+    CHECK(s->numel == 1);
+    REQUIRE(s->data != nullptr);
+
+    const int64_t bad[2] = {4, -2};
+    tt_tensor* e = reinterpret_cast<tt_tensor*>(0x1);
+    CHECK(api().empty(bad, 2, &e) == TT_INVALID_ARGUMENT);
+    CHECK(e == nullptr);
+    CHECK(api().empty(shape, 2, nullptr) == TT_INVALID_ARGUMENT);
+}
+
 TEST_CASE("from_data copies the values; copy is deep and carries no grad", "[points:2]") {
     std::vector<float> v = {1, 2, 3, 4, 5, 6};
     Tensor t = Tensor::from(v, {2, 3});

@@ -20,9 +20,9 @@ put partial/tinytorch-main 02_activations "$SRC/modules/02_activations/student"
 put broken 01_tensor "$SRC/modules/01_tensor/student"
 echo "this is not C++;" >> "$subs/broken/modules/01_tensor/student/shape.cpp"
 put crash 01_tensor "$SRC/modules/01_tensor/reference"
-sed -i 's/^tt_status create(\(.*\)) {$/tt_status create(\1) {\n    __builtin_trap();/' \
+sed -i 's/^tt_status \(create\|empty\)(\(.*\)) {$/tt_status \1(\2) {\n    __builtin_trap();/' \
   "$subs/crash/modules/01_tensor/student/creation.cpp"
-check "the crash fixture was made" grep -q "__builtin_trap" "$subs/crash/modules/01_tensor/student/creation.cpp"
+check "the crash fixture was made" test "$(grep -c "__builtin_trap" "$subs/crash/modules/01_tensor/student/creation.cpp")" -eq 2
 
 csv="$TMP/gradebook.csv"
 run_tito "$TMP/out" grade-batch "$subs" -j 2 --modules 01-02 --out "$csv"

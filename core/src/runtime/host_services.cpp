@@ -5,6 +5,8 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdlib>
 #include <functional>
@@ -121,6 +123,28 @@ tt_rng g_rng = {{0x1234567ull, 0x89abcdefull, 0xfedcba98ull, 0x7654321ull}};
 //
 // A fixed pool of (threads - 1) workers; the calling thread takes a share too.
 // A parallel_for issued from inside a worker runs inline (no nesting).
+//
+// A training step issues a hundred or more parallel_fors back to back, each
+// a few hundred microseconds long. Waking a sleeping thread through the
+// kernel costs tens of microseconds, so an idle worker (and the caller
+// waiting for the workers to finish) first spins for a short while
+// (kSpin) watching an atomic before it sleeps on the condition variable.
+
+// Spin until done() or `limit` has passed; true if done() came true.
+template <class Done>
+bool spin_until(Done done, std::chrono::microseconds limit) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    for (;;) {
+        for (int i = 0; i < 64; ++i) {
+            if (done()) return true;
+#if defined(__x86_64__) || defined(__i386__)
+            __builtin_ia32_pause();
+#endif
+        }
+        if (std::chrono::steady_clock::now() >= deadline) return done();
+    }
+}
+constexpr std::chrono::microseconds kSpin{50};
 
 class ThreadPool {
 public:
@@ -152,15 +176,21 @@ public:
             per_ = per;
             next_chunk_ = 1;  // chunk 0 runs on the caller
             chunks_ = chunks;
-            pending_ = chunks - 1;
+            pending_.store(chunks - 1, std::memory_order_relaxed);
             ++generation_;
+            published_.store(generation_, std::memory_order_release);
         }
         cv_.notify_all();
         t_inside_ = true;
         body(ctx, 0, std::min(per, n));
         t_inside_ = false;
+        auto finished = [this] { return pending_.load(std::memory_order_acquire) == 0; };
+        if (spin_until(finished, kSpin)) {
+            std::lock_guard<std::mutex> lock(mu_);  // the last worker has left the critical section
+            return;
+        }
         std::unique_lock<std::mutex> lock(mu_);
-        done_cv_.wait(lock, [this] { return pending_ == 0; });
+        done_cv_.wait(lock, finished);
     }
 
     ~ThreadPool() { stop_all(); }
@@ -170,6 +200,7 @@ private:
         t_inside_ = true;
         uint64_t seen = 0;
         for (;;) {
+            spin_until([&] { return published_.load(std::memory_order_acquire) != seen; }, kSpin);
             std::unique_lock<std::mutex> lock(mu_);
             cv_.wait(lock, [&] { return stop_ || (generation_ != seen && next_chunk_ < chunks_); });
             if (stop_) return;
@@ -181,18 +212,20 @@ private:
             lock.unlock();
             if (begin < end) body(ctx, begin, end);
             lock.lock();
-            if (--pending_ == 0) done_cv_.notify_all();
+            if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) done_cv_.notify_all();
         }
     }
     void stop_all() {
         {
             std::lock_guard<std::mutex> lock(mu_);
             stop_ = true;
+            published_.store(~uint64_t{0}, std::memory_order_release);  // ends the spinning
         }
         cv_.notify_all();
         for (auto& t : workers_) t.join();
         workers_.clear();
         stop_ = false;
+        published_.store(generation_, std::memory_order_release);
     }
 
     static thread_local bool t_inside_;
@@ -204,7 +237,9 @@ private:
     uint64_t generation_ = 0;
     tt_parallel_body body_ = nullptr;
     void* ctx_ = nullptr;
-    int64_t n_ = 0, per_ = 0, next_chunk_ = 0, chunks_ = 0, pending_ = 0;
+    int64_t n_ = 0, per_ = 0, next_chunk_ = 0, chunks_ = 0;
+    std::atomic<int64_t> pending_{0};       // chunks not finished yet (changed under mu_)
+    std::atomic<uint64_t> published_{0};    // generation_, readable without the lock
 };
 thread_local bool ThreadPool::t_inside_ = false;
 

@@ -95,10 +95,11 @@ static void im2col(const float* x, const ConvGeom& g, int64_t n0, int64_t count,
 }
 
 // col2im, the adjoint of im2col: add every entry of dcols [K, count*P] back
-// into the input pixel it was copied from. dx (images n0 .. n0+count-1) must
-// hold zeros (or what to add to) on entry.
+// into the input pixel it was copied from. Writes all of images n0 .. n0+count-1
+// of dx (what they held before is overwritten, so dx may come from empty).
 static void col2im(const float* dcols, const ConvGeom& g, int64_t n0, int64_t count, float* dx) {
-    // TODO: the same loops as im2col, with the copy reversed into an addition:
+    // TODO: zero the planes of images n0 .. n0+count-1 of dx, then run the same
+    //   loops as im2col with the copy reversed into an addition:
     //   dx[n0+i, c, ih, iw] += dcols[k, i*P + oh*OW + ow]; skip the padding.
     // HINT: several (kh, kw, oh, ow) reach the same pixel: use +=, never =.
     (void)dcols; (void)g; (void)n0; (void)count; (void)dx;
