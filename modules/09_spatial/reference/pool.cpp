@@ -21,6 +21,7 @@
 //
 // Every (n, c) plane is independent, so the work is spread over planes with
 // host->parallel_for.
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -94,6 +95,7 @@ static inline bool beats(float v, float best) { return (v > best) || (v != v && 
 // plane half done, when it meets a NaN: the caller then redoes the plane with
 // the general loop, which propagates NaN the way PyTorch does.
 static bool maxpool2x2_sse(const float* in, const PoolGeom& g, float* out, float* idx) {
+    if (g.OW < 4) return false;  // too narrow for a vector step: the general loop does it
     const __m128 one = _mm_set1_ps(1.0f), wf = _mm_set1_ps(static_cast<float>(g.W));
     const __m128 step = _mm_set_ps(6.0f, 4.0f, 2.0f, 0.0f);  // 2*ow of the four windows
     auto select = [](__m128 mask, __m128 yes, __m128 no) {
@@ -105,8 +107,10 @@ static bool maxpool2x2_sse(const float* in, const PoolGeom& g, float* out, float
         const float* r1 = r0 + g.W;
         float* o = out + oh * g.OW;
         float* ix = idx != nullptr ? idx + oh * g.OW : nullptr;
-        int64_t ow = 0;
-        for (; ow + 4 <= g.OW; ow += 4) {
+        // Four windows per step. The last step is moved back to end exactly at
+        // OW (it recomputes a few windows, harmlessly), so no scalar tail.
+        for (int64_t step_at = 0; step_at < g.OW; step_at += 4) {
+            const int64_t ow = std::min(step_at, g.OW - 4);
             const __m128 x0 = _mm_loadu_ps(r0 + 2 * ow), x1 = _mm_loadu_ps(r0 + 2 * ow + 4);
             const __m128 y0 = _mm_loadu_ps(r1 + 2 * ow), y1 = _mm_loadu_ps(r1 + 2 * ow + 4);
             const __m128 a = _mm_shuffle_ps(x0, x1, _MM_SHUFFLE(2, 0, 2, 0));  // even columns
@@ -124,15 +128,6 @@ static bool maxpool2x2_sse(const float* in, const PoolGeom& g, float* out, float
                 const __m128 pos = _mm_add_ps(_mm_set1_ps(static_cast<float>(2 * oh * g.W + 2 * ow)), step);
                 _mm_storeu_ps(ix + ow, _mm_add_ps(pos, select(t, i2, i1)));
             }
-        }
-        for (; ow < g.OW; ++ow) {  // the last few windows of the row
-            const float a = r0[2 * ow], b = r0[2 * ow + 1], c = r1[2 * ow], d = r1[2 * ow + 1];
-            if (a != a || b != b || c != c || d != d) return false;
-            const float m1 = b > a ? b : a, m2 = d > c ? d : c;
-            const float i1 = b > a ? 1.0f : 0.0f;
-            const float i2 = static_cast<float>(g.W) + (d > c ? 1.0f : 0.0f);
-            o[ow] = m2 > m1 ? m2 : m1;
-            if (ix != nullptr) ix[ow] = static_cast<float>(2 * oh * g.W + 2 * ow) + (m2 > m1 ? i2 : i1);
         }
     }
     return _mm_movemask_ps(nan_seen) == 0;
