@@ -45,32 +45,37 @@ static void require_vector(const char* function, const tt_tensor* t, const char*
 // BEGIN SOLUTION: remove
 // Sums over n floats of (v - shift) and (v - shift)^2. Shifting by a value
 // near the mean keeps the one-pass variance sum((v-shift)^2)/M - mean(v-shift)^2
-// accurate. `omp simd reduction` lets the compiler keep several partial sums
-// in one vector register (float addition is not associative, so without it
-// the loop stays scalar); the flag -fopenmp-simd enables it, no OpenMP runtime.
+// accurate. Both sums are kept in vector partial sums (see sp::sum).
+
 static void shifted_sums(const float* v, int64_t n, float shift, double* s1, double* s2) {
-    float a = 0.0f, b = 0.0f;
-#pragma omp simd reduction(+ : a, b)
-    for (int64_t i = 0; i < n; ++i) {
-        const float d = v[i] - shift;
-        a += d;
-        b += d * d;
+    sp::f4 a0 = {}, a1 = {}, b0 = {}, b1 = {};
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const sp::f4 d0 = sp::load4(v + i) - shift, d1 = sp::load4(v + i + 4) - shift;
+        a0 += d0, a1 += d1;
+        b0 += d0 * d0, b1 += d1 * d1;
     }
-    *s1 += a;
-    *s2 += b;
+    float a = sp::lanes_sum(a0 + a1), b = sp::lanes_sum(b0 + b1);
+    for (; i < n; ++i) {
+        const float d = v[i] - shift;
+        a += d, b += d * d;
+    }
+    *s1 += a, *s2 += b;
 }
 
-// Sums over n values of dy and of dy * (x - mean).
+// Sums over n values of dy and of dy * (x - mean), the same way.
 static void grad_sums(const float* dy, const float* x, int64_t n, float mean, double* sdy,
                       double* sdyx) {
-    float a = 0.0f, b = 0.0f;
-#pragma omp simd reduction(+ : a, b)
-    for (int64_t i = 0; i < n; ++i) {
-        a += dy[i];
-        b += dy[i] * (x[i] - mean);
+    sp::f4 a0 = {}, a1 = {}, b0 = {}, b1 = {};
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const sp::f4 g0 = sp::load4(dy + i), g1 = sp::load4(dy + i + 4);
+        a0 += g0, a1 += g1;
+        b0 += g0 * (sp::load4(x + i) - mean), b1 += g1 * (sp::load4(x + i + 4) - mean);
     }
-    *sdy += a;
-    *sdyx += b;
+    float a = sp::lanes_sum(a0 + a1), b = sp::lanes_sum(b0 + b1);
+    for (; i < n; ++i) a += dy[i], b += dy[i] * (x[i] - mean);
+    *sdy += a, *sdyx += b;
 }
 // END SOLUTION
 

@@ -382,10 +382,7 @@ tt_status conv2d_backward(const tt_tensor* x, const tt_tensor* weight, const tt_
                 double total = 0.0;
                 for (int64_t n = 0; n < g.N; ++n) {
                     const float* plane = dy + (n * g.O + o) * P;
-                    float s = 0.0f;
-#pragma omp simd reduction(+ : s)
-                    for (int64_t p = 0; p < P; ++p) s += plane[p];
-                    total += s;
+                    total += sp::sum(plane, P);
                 }
                 db[o] = static_cast<float>(total);
             }

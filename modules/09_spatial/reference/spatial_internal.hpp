@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <initializer_list>
 #include <new>
 #include <string>
@@ -113,6 +114,31 @@ void parallel_work(int64_t n, int64_t work, F&& f) {
     const int64_t min_chunk = 32768;
     const int64_t grain = work >= min_chunk ? 1 : (min_chunk + work - 1) / (work > 0 ? work : 1);
     parallel(n, grain, std::forward<F>(f));
+}
+
+// Long sums. float addition is not associative, so the compiler may not
+// reorder `s += v[i]` into vector adds on its own: the sums below keep eight
+// partial sums in two vectors of four floats explicitly (the GCC/Clang
+// vector extension: SSE on x86-64, NEON on ARM), held in registers.
+typedef float f4 __attribute__((vector_size(16)));
+inline f4 load4(const float* p) {
+    f4 v;
+    std::memcpy(&v, p, sizeof v);  // an unaligned vector load
+    return v;
+}
+inline float lanes_sum(f4 v) { return (v[0] + v[1]) + (v[2] + v[3]); }
+
+// v[0] + ... + v[n-1].
+inline float sum(const float* v, int64_t n) {
+    f4 a0 = {}, a1 = {};
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        a0 += load4(v + i);
+        a1 += load4(v + i + 4);
+    }
+    float s = lanes_sum(a0 + a1);
+    for (; i < n; ++i) s += v[i];
+    return s;
 }
 
 // C[M,N] = alpha * op(A)[M,K] * op(B)[K,N] + beta * C, row-major (BLAS).

@@ -23,6 +23,7 @@
 //
 // Every (n, c) plane is independent, so the work is spread over planes with
 // host->parallel_for.
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <string>
