@@ -777,6 +777,130 @@ TEST_CASE("batch_norm2d rejects bad arguments", "[points:1]") {
 
 // ================================================================ flatten
 
+// ================================================================ batch norm fused with ReLU
+
+namespace {
+
+BnOut bn_relu_fwd(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& rm, Tensor& rv,
+                  bool training) {
+    tt_tensor *y = nullptr, *m = nullptr, *s = nullptr;
+    check(api().batchnorm2d_relu_forward(x.raw(), gamma.raw(), beta.raw(), rm.raw(), rv.raw(), training ? 1 : 0,
+                                         0.1f, 1e-5f, &y, &m, &s),
+          "batchnorm2d_relu_forward");
+    REQUIRE(y != nullptr);
+    REQUIRE(m != nullptr);
+    REQUIRE(s != nullptr);
+    return {Tensor::adopt(y), Tensor::adopt(m), Tensor::adopt(s)};
+}
+
+// max(0, v) of every value, on the test side.
+std::vector<float> relu_of(const Tensor& t) {
+    std::vector<float> v(t.data(), t.data() + t.numel());
+    for (float& f : v) f = f > 0.0f ? f : 0.0f;
+    return v;
+}
+
+}  // namespace
+
+TEST_CASE("batch_norm2d_relu forward is max(0, batch_norm2d) with the same statistics", "[points:2]") {
+    const int64_t N = 4, C = 3, H = 5, W = 3;  // 15 values a plane: not a multiple of the vector width
+    const Shape xs{N, C, H, W};
+    auto xv = grade::random_values(N * C * H * W, 301, -2.0f, 2.0f);
+    Tensor x = Tensor::from(xv, xs);
+    Tensor gamma = Tensor::from({1.5f, -0.5f, 0.75f}, {C}), beta = Tensor::from({0.2f, 0.0f, -0.4f}, {C});
+    for (bool training : {true, false}) {
+        INFO((training ? "training" : "eval"));
+        Tensor rm1 = Tensor::from({0.1f, -0.2f, 0.3f}, {C}), rv1 = Tensor::from({0.9f, 1.1f, 1.3f}, {C});
+        Tensor rm2 = rm1.clone(), rv2 = rv1.clone();
+        BnOut plain = bn_fwd(x, gamma, beta, rm1, rv1, training);
+        BnOut fused = bn_relu_fwd(x, gamma, beta, rm2, rv2, training);
+        grade::require_close(fused.y, relu_of(plain.y), xs, 1e-6, 1e-6);
+        grade::require_close(fused.mean, plain.mean, 1e-6, 1e-6);
+        grade::require_close(fused.invstd, plain.invstd, 1e-6, 1e-6);
+        grade::require_close(rm2, rm1, 1e-6, 1e-6);  // the running statistics move the same way
+        grade::require_close(rv2, rv1, 1e-6, 1e-6);
+        int64_t cut = 0;
+        for (int64_t i = 0; i < fused.y.numel(); ++i) cut += fused.y.data()[i] == 0.0f;
+        CHECK(cut > 0);  // the data reaches both sides of the ReLU
+        CHECK(cut < fused.y.numel());
+    }
+}
+
+TEST_CASE("batch_norm2d_relu backward is batch_norm2d's with the gradient cut where out <= 0", "[points:2]") {
+    const int64_t N = 3, C = 2, H = 3, W = 5;
+    const Shape xs{N, C, H, W};
+    auto xv = grade::random_values(N * C * H * W, 311, -2.0f, 2.0f);
+    auto gv = grade::random_values(N * C * H * W, 312);
+    Tensor x = Tensor::from(xv, xs), g = Tensor::from(gv, xs);
+    Tensor gamma = Tensor::from({1.25f, -0.8f}, {C}), beta = Tensor::from({0.1f, -0.3f}, {C});
+    for (bool training : {true, false}) {
+        INFO((training ? "training" : "eval"));
+        Tensor rm = Tensor::from({0.2f, -0.1f}, {C}), rv = Tensor::from({1.2f, 0.7f}, {C});
+        BnOut f = bn_relu_fwd(x, gamma, beta, rm, rv, training);
+        tt_tensor *dx = nullptr, *dg = nullptr, *db = nullptr;
+        check(api().batchnorm2d_relu_backward(x.raw(), gamma.raw(), f.mean.raw(), f.invstd.raw(), f.y.raw(),
+                                              training ? 1 : 0, g.raw(), &dx, &dg, &db),
+              "batchnorm2d_relu_backward");
+        REQUIRE(dx != nullptr);
+        REQUIRE(dg != nullptr);
+        REQUIRE(db != nullptr);
+        Tensor tdx = Tensor::adopt(dx), tdg = Tensor::adopt(dg), tdb = Tensor::adopt(db);
+        // The chain rule by hand: the ReLU's gradient first, then batch norm's own backward.
+        std::vector<float> cut(gv);
+        for (size_t i = 0; i < cut.size(); ++i)
+            if (!(f.y.data()[i] > 0.0f)) cut[i] = 0.0f;
+        Grads3 e = bn_bwd(x, gamma, f.mean, f.invstd, training, Tensor::from(cut, xs));
+        grade::require_close(tdx, e.a, 1e-5, 1e-4);
+        grade::require_close(tdg, e.b, 1e-5, 1e-4);
+        grade::require_close(tdb, e.c, 1e-5, 1e-4);
+    }
+    // only what is asked for; an `out` of the wrong shape is refused
+    Tensor rm = Tensor::zeros({C}), rv = Tensor::ones({C});
+    BnOut f = bn_relu_fwd(x, gamma, beta, rm, rv, true);
+    tt_tensor* db = nullptr;
+    check(api().batchnorm2d_relu_backward(x.raw(), gamma.raw(), f.mean.raw(), f.invstd.raw(), f.y.raw(), 1, g.raw(),
+                                          nullptr, nullptr, &db),
+          "batchnorm2d_relu_backward (d beta only)");
+    REQUIRE(db != nullptr);
+    Tensor::adopt(db);
+    Tensor wrong = Tensor::zeros({N, C, H, W + 1});
+    tt_tensor* dx = reinterpret_cast<tt_tensor*>(0x1);
+    CHECK(api().batchnorm2d_relu_backward(x.raw(), gamma.raw(), f.mean.raw(), f.invstd.raw(), wrong.raw(), 1,
+                                          g.raw(), &dx, nullptr, nullptr) == TT_SHAPE_MISMATCH);
+    CHECK(dx == nullptr);
+}
+
+TEST_CASE("Sequential fuses BatchNorm2d and ReLU: the same values and gradients as the two ops", "[points:1]") {
+    const int64_t N = 4, C = 2, H = 4, W = 4;
+    const Shape xs{N, C, H, W};
+    auto xv = grade::random_values(N * C * H * W, 321, -1.5f, 1.5f);
+    auto wv = grade::random_values(N * C * H * W, 322);
+    auto seq = std::make_shared<tt::nn::Sequential>();
+    auto& bn = seq->add<tt::nn::BatchNorm2d>(C);
+    seq->add<tt::nn::ReLU>();
+    bn.gamma = Tensor::from({0.5f, 2.0f}, {C});
+    bn.beta = Tensor::from({0.25f, -0.5f}, {C});
+    bn.gamma.set_requires_grad();
+    bn.beta.set_requires_grad();
+    Tensor x1 = Tensor::from(xv, xs);
+    x1.set_requires_grad();
+    Tensor y1 = seq->forward(x1);
+    (y1 * Tensor::from(wv, xs)).sum().backward();
+
+    Tensor x2 = Tensor::from(xv, xs), g2 = Tensor::from({0.5f, 2.0f}, {C}), b2 = Tensor::from({0.25f, -0.5f}, {C});
+    x2.set_requires_grad();
+    g2.set_requires_grad();
+    b2.set_requires_grad();
+    Tensor rm = Tensor::zeros({C}), rv = Tensor::ones({C});
+    Tensor y2 = tt::relu(tt::batch_norm2d(x2, g2, b2, rm, rv, true));
+    (y2 * Tensor::from(wv, xs)).sum().backward();
+    grade::require_close(y1, y2, 1e-6, 1e-6);
+    grade::require_close(x1.grad(), x2.grad(), 1e-5, 1e-4);
+    grade::require_close(bn.gamma.grad(), g2.grad(), 1e-5, 1e-4);
+    grade::require_close(bn.beta.grad(), b2.grad(), 1e-5, 1e-4);
+    grade::require_close(bn.running_mean, rm, 1e-6, 1e-6);
+}
+
 TEST_CASE("flatten keeps the batch axis and the element order", "[points:1]") {
     Tensor x = Tensor::from(sequence(2 * 3 * 2 * 2), {2, 3, 2, 2});
     grade::require_close(tt::flatten(x), sequence(24), {2, 12});

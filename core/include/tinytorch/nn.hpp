@@ -109,6 +109,8 @@ class BatchNorm2d : public Module {
 public:
     explicit BatchNorm2d(int64_t channels, float momentum = 0.1f, float eps = 1e-5f);
     Tensor forward(const Tensor& x) override;
+    // relu(forward(x)) in one pass; Sequential uses it for BatchNorm2d, ReLU.
+    Tensor forward_relu(const Tensor& x);
     std::vector<NamedTensor> parameters() override;
     std::vector<NamedTensor> state() override;
     std::string describe() const override;
@@ -130,6 +132,9 @@ public:
         return ref;
     }
     void push(std::shared_ptr<Module> m) { layers_.push_back(std::move(m)); }
+    // Runs the layers in order; a BatchNorm2d directly followed by a ReLU runs
+    // as one fused op (BatchNorm2d::forward_relu): the same result, one pass
+    // over the activation instead of two.
     Tensor forward(const Tensor& x) override;
     std::vector<NamedTensor> parameters() override;  // names "0.weight", "3.gamma", ...
     std::vector<NamedTensor> state() override;

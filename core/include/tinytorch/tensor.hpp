@@ -127,6 +127,10 @@ Tensor avg_pool2d(const Tensor& x, int32_t kernel, int32_t stride = 0);
 // running_mean / running_var are updated in place when training.
 Tensor batch_norm2d(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& running_mean,
                     Tensor& running_var, bool training, float momentum = 0.1f, float eps = 1e-5f);
+// relu(batch_norm2d(...)) in one pass (module 09's fused op, ABI 1.2). A
+// module 09 without it (TT_NOT_IMPLEMENTED) gets the two ops one after the other.
+Tensor batch_norm2d_relu(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& running_mean,
+                         Tensor& running_var, bool training, float momentum = 0.1f, float eps = 1e-5f);
 Tensor flatten(const Tensor& x);
 
 // ---- grad mode -------------------------------------------------------------------

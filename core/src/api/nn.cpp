@@ -82,6 +82,9 @@ BatchNorm2d::BatchNorm2d(int64_t channels, float momentum, float eps)
 Tensor BatchNorm2d::forward(const Tensor& x) {
     return batch_norm2d(x, gamma, beta, running_mean, running_var, training_, momentum_, eps_);
 }
+Tensor BatchNorm2d::forward_relu(const Tensor& x) {
+    return batch_norm2d_relu(x, gamma, beta, running_mean, running_var, training_, momentum_, eps_);
+}
 std::vector<NamedTensor> BatchNorm2d::parameters() { return {{"gamma", gamma}, {"beta", beta}}; }
 std::vector<NamedTensor> BatchNorm2d::state() {
     return {{"gamma", gamma}, {"beta", beta}, {"running_mean", running_mean}, {"running_var", running_var}};
@@ -92,7 +95,15 @@ std::string BatchNorm2d::describe() const { return "BatchNorm2d(" + std::to_stri
 
 Tensor Sequential::forward(const Tensor& x) {
     Tensor h = x;
-    for (auto& layer : layers_) h = layer->forward(h);
+    for (size_t i = 0; i < layers_.size(); ++i) {
+        auto* bn = dynamic_cast<BatchNorm2d*>(layers_[i].get());
+        if (bn != nullptr && i + 1 < layers_.size() && dynamic_cast<ReLU*>(layers_[i + 1].get()) != nullptr) {
+            h = bn->forward_relu(h);  // BatchNorm2d and the ReLU after it, fused
+            ++i;
+            continue;
+        }
+        h = layers_[i]->forward(h);
+    }
     return h;
 }
 

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "autograd/tape.hpp"
+#include "runtime/host_services.hpp"
 #include "tinytorch/runtime.hpp"
 #include "tinytorch/tensor.hpp"
 
@@ -344,6 +345,33 @@ Tensor batch_norm2d(const Tensor& x, const Tensor& gamma, const Tensor& beta, Te
         record(out, "batch_norm2d", {&x, &gamma, &beta},
                [rx, rg, rm, rs, train](const tt_tensor* g, tt_tensor** const* want) {
                    return sp().batchnorm2d_backward(rx, rg, rm, rs, train, g, want[0], want[1], want[2]);
+               },
+               {mean, invstd});
+    }
+    return out;
+}
+
+Tensor batch_norm2d_relu(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& running_mean,
+                         Tensor& running_var, bool training, float momentum, float eps) {
+    tt_tensor *o = nullptr, *m = nullptr, *s = nullptr;
+    tt_status st = sp().batchnorm2d_relu_forward(x.raw(), gamma.raw(), beta.raw(), running_mean.raw(),
+                                                 running_var.raw(), training ? 1 : 0, momentum, eps, &o, &m, &s);
+    if (st == TT_NOT_IMPLEMENTED) {  // a module 09 without the fused op: the two ops in turn
+        detail::take_last_error();
+        return relu(batch_norm2d(x, gamma, beta, running_mean, running_var, training, momentum, eps));
+    }
+    runtime().check(st, 9, "batchnorm2d_relu_forward");
+    Tensor out = Tensor::adopt(o);
+    Tensor mean = Tensor::adopt(m);
+    Tensor invstd = Tensor::adopt(s);
+    if (should_record({&x, &gamma, &beta})) {
+        // The rule needs the output (where it is > 0 the ReLU let the gradient
+        // through): captured raw, as in unary(), since it is this node's own tensor.
+        const tt_tensor *rx = x.raw(), *rg = gamma.raw(), *rm = mean.raw(), *rs = invstd.raw(), *ro = out.raw();
+        int32_t train = training ? 1 : 0;
+        record(out, "batch_norm2d_relu", {&x, &gamma, &beta},
+               [rx, rg, rm, rs, ro, train](const tt_tensor* g, tt_tensor** const* want) {
+                   return sp().batchnorm2d_relu_backward(rx, rg, rm, rs, ro, train, g, want[0], want[1], want[2]);
                },
                {mean, invstd});
     }

@@ -126,6 +126,7 @@ inline f4 load4(const float* p) {
     std::memcpy(&v, p, sizeof v);  // an unaligned vector load
     return v;
 }
+inline void store4(float* p, f4 v) { std::memcpy(p, &v, sizeof v); }
 inline float lanes_sum(f4 v) { return (v[0] + v[1]) + (v[2] + v[3]); }
 
 // v[0] + ... + v[n-1].
@@ -177,3 +178,12 @@ tt_status batchnorm2d_backward(const tt_tensor* x, const tt_tensor* gamma,
                                int32_t training, const tt_tensor* grad, tt_tensor** out_grad_x,
                                tt_tensor** out_grad_gamma, tt_tensor** out_grad_beta);
 tt_status flatten(const tt_tensor* x, tt_tensor** out);
+tt_status batchnorm2d_relu_forward(const tt_tensor* x, const tt_tensor* gamma, const tt_tensor* beta,
+                                   tt_tensor* running_mean, tt_tensor* running_var, int32_t training,
+                                   float momentum, float eps, tt_tensor** out,
+                                   tt_tensor** out_saved_mean, tt_tensor** out_saved_invstd);
+tt_status batchnorm2d_relu_backward(const tt_tensor* x, const tt_tensor* gamma,
+                                    const tt_tensor* saved_mean, const tt_tensor* saved_invstd,
+                                    const tt_tensor* out, int32_t training, const tt_tensor* grad,
+                                    tt_tensor** out_grad_x, tt_tensor** out_grad_gamma,
+                                    tt_tensor** out_grad_beta);

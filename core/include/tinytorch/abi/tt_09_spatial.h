@@ -62,6 +62,29 @@ typedef struct tt_spatial_api {
                                       tt_tensor** out_grad_gamma, tt_tensor** out_grad_beta);
     /* [N, d1, d2, ...] -> [N, d1*d2*...] */
     tt_status (*flatten)(const tt_tensor* x, tt_tensor** out);
+
+    /* ---- appended in ABI 1.2: batch norm fused with the ReLU after it ------
+     * A CNN block is Conv -> BatchNorm -> ReLU. Done apart, the ReLU reads and
+     * writes the whole activation once more in forward and once more in
+     * backward; fused, it costs nothing extra. The core uses these for a
+     * BatchNorm2d followed by a ReLU and falls back to the two separate ops
+     * when they return TT_NOT_IMPLEMENTED. */
+
+    /* out = max(0, batchnorm2d(x)); the same arguments, checks, running
+     * statistics update and saved tensors as batchnorm2d_forward. */
+    tt_status (*batchnorm2d_relu_forward)(const tt_tensor* x, const tt_tensor* gamma,
+                                          const tt_tensor* beta, tt_tensor* running_mean,
+                                          tt_tensor* running_var, int32_t training, float momentum,
+                                          float eps, tt_tensor** out, tt_tensor** out_saved_mean,
+                                          tt_tensor** out_saved_invstd);
+    /* The gradients of out = max(0, batchnorm2d(x)). `out` is what
+     * batchnorm2d_relu_forward returned: the gradient reaches the batch norm
+     * only where out > 0. Otherwise as batchnorm2d_backward. */
+    tt_status (*batchnorm2d_relu_backward)(const tt_tensor* x, const tt_tensor* gamma,
+                                           const tt_tensor* saved_mean, const tt_tensor* saved_invstd,
+                                           const tt_tensor* out, int32_t training,
+                                           const tt_tensor* grad, tt_tensor** out_grad_x,
+                                           tt_tensor** out_grad_gamma, tt_tensor** out_grad_beta);
 } tt_spatial_api;
 
 const tt_module_descriptor* tt_entry_09_spatial(void);

@@ -39,7 +39,7 @@ extern "C" {
 /* Major: incompatible change (loader refuses a mismatch). Minor: functions
  * appended to a table (a library with a bigger table still loads). */
 #define TT_ABI_MAJOR 1u
-#define TT_ABI_MINOR 1u  /* 1.1: tensor->empty */
+#define TT_ABI_MINOR 2u  /* 1.1: tensor->empty; 1.2: spatial->batchnorm2d_relu_* */
 #define TT_ABI_VERSION ((TT_ABI_MAJOR << 16) | TT_ABI_MINOR)
 
 /* ------------------------------------------------------------ status codes */
