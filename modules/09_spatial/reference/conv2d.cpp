@@ -52,6 +52,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "spatial_internal.hpp"
 
@@ -374,8 +375,12 @@ tt_status conv2d_backward(const tt_tensor* x, const tt_tensor* weight, const tt_
     if (out_grad_bias != nullptr) gb = sp::new_empty({g.O});
     const float* dy = grad->data;
 
-    // d bias[o] = sum over n, p of grad[n, o, p], one task per channel
-    if (gb) {
+    // d bias[o] = sum over n, p of grad[n, o, p]. When the lanes below read
+    // grad image by image anyway (direct), each lane sums its own images while
+    // they are in cache; otherwise here, one task per channel.
+    const Plan plan = plan_for(g);
+    const bool bias_in_lanes = gb && (gx || gw) && plan.direct;
+    if (gb && !bias_in_lanes) {
         float* db = gb->data;
         sp::parallel_work(g.O, g.N * P, [&](int64_t begin, int64_t end) {
             for (int64_t o = begin; o < end; ++o) {
@@ -397,8 +402,8 @@ tt_status conv2d_backward(const tt_tensor* x, const tt_tensor* weight, const tt_
     // own slot of gwt (as d weight^T [K, O], see below), and the slots are
     // added in lane order at the end (the same result whichever thread ran
     // which lane).
-    const Plan plan = plan_for(g);
     sp::Scratch gwt(gw ? plan.lanes * K * g.O : 1);
+    std::vector<double> db_lanes(bias_in_lanes ? plan.lanes * g.O : 0, 0.0);
     sp::parallel(plan.lanes, 1, [&](int64_t lane_begin, int64_t lane_end) {
         sp::Scratch cols(K * plan.chunk * P), dyc(plan.direct ? 1 : g.O * plan.chunk * P);
         for (int64_t lane = lane_begin; lane < lane_end; ++lane) {
@@ -410,6 +415,8 @@ tt_status conv2d_backward(const tt_tensor* x, const tt_tensor* weight, const tt_
                 // dY [O, count*P]: dY[o, i*P + p] = grad[n0+i, o, p]. One image
                 // (direct) is already laid out that way in grad: no copy.
                 const float* dyd = dy + n0 * g.O * P;
+                if (bias_in_lanes)
+                    for (int64_t o = 0; o < g.O; ++o) db_lanes[lane * g.O + o] += sp::sum(dyd + o * P, P);
                 if (!plan.direct) {
                     float* gathered = dyc.get();
                     sp::parallel_work(count * g.O, P, [&](int64_t begin, int64_t end) {
@@ -437,6 +444,12 @@ tt_status conv2d_backward(const tt_tensor* x, const tt_tensor* weight, const tt_
             }
         }
     });
+    if (bias_in_lanes)
+        for (int64_t o = 0; o < g.O; ++o) {
+            double total = 0.0;
+            for (int64_t lane = 0; lane < plan.lanes; ++lane) total += db_lanes[lane * g.O + o];
+            gb->data[o] = static_cast<float>(total);
+        }
     if (gw)
         for (int64_t o = 0; o < g.O; ++o)
             for (int64_t k = 0; k < K; ++k) {
