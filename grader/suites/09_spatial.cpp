@@ -567,6 +567,40 @@ TEST_CASE("max_pool2d backward routes each gradient to its maximum", "[points:2]
     }
 }
 
+TEST_CASE("max_pool2d 2x2 backward on wide planes matches a scatter of the gradients", "[points:1]") {
+    // 9x11 planes: 4x5 windows (more than four in a row), an uncovered last
+    // row and column. Random data, so every window position gets picked.
+    const int64_t N = 2, C = 3, H = 9, W = 11, OH = 4, OW = 5;
+    auto xv = grade::random_values(N * C * H * W, 331);
+    auto gv = grade::random_values(N * C * OH * OW, 332);
+    Tensor x = Tensor::from(xv, {N, C, H, W});
+    PoolOut r = maxpool(x, 2, 2);
+    Tensor dx = maxpool_bwd(x, r.indices, Tensor::from(gv, {N, C, OH, OW}), 2, 2);
+    std::vector<double> e(xv.size(), 0.0);
+    for (int64_t p = 0; p < N * C; ++p)
+        for (int64_t i = 0; i < OH * OW; ++i) {
+            // the maximum of window i, found here: first of equals in row-major order
+            const int64_t oh = i / OW, ow = i % OW;
+            int64_t best = 2 * oh * W + 2 * ow;
+            for (int64_t dh = 0; dh < 2; ++dh)
+                for (int64_t dw = 0; dw < 2; ++dw) {
+                    const int64_t at = (2 * oh + dh) * W + 2 * ow + dw;
+                    if (xv[static_cast<size_t>(p * H * W + at)] > xv[static_cast<size_t>(p * H * W + best)]) best = at;
+                }
+            e[static_cast<size_t>(p * H * W + best)] += gv[static_cast<size_t>(p * OH * OW + i)];
+        }
+    grade::require_close(dx, e, {N, C, H, W}, 0, 0);
+
+    // An index that names a pixel outside its own window (not what the
+    // forward returns, but inside the plane) still receives its gradient.
+    std::vector<float> iv(r.indices.data(), r.indices.data() + r.indices.numel());
+    iv[0] = static_cast<float>(H * W - 1);  // plane 0, window 0 -> the bottom-right pixel
+    Tensor dx2 = maxpool_bwd(x, Tensor::from(iv, {N, C, OH, OW}), Tensor::from(gv, {N, C, OH, OW}), 2, 2);
+    e[static_cast<size_t>(r.indices.data()[0])] -= gv[0];
+    e[static_cast<size_t>(H * W - 1)] += gv[0];
+    grade::require_close(dx2, e, {N, C, H, W}, 0, 0);
+}
+
 TEST_CASE("max_pool2d rejects bad arguments", "[points:1]") {
     Tensor x = Tensor::zeros({1, 1, 4, 4});
     grade::require_status(TT_SHAPE_MISMATCH, [&] { tt::max_pool2d(x, 5); });

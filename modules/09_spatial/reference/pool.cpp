@@ -132,6 +132,42 @@ static bool maxpool2x2_sse(const float* in, const PoolGeom& g, float* out, float
     }
     return _mm_movemask_ps(nan_seen) == 0;
 }
+
+// The backward of the 2x2 / stride 2 window, four windows at a time, in ONE
+// pass that writes every pixel of the plane (no zero-fill first): pixel
+// (a b / c d) of a window gets the window's gradient if the index names it,
+// else 0. Returns false when an index does not name a pixel of its own
+// window (the caller then runs the general loop, which reports bad indices).
+static bool maxpool2x2_backward_sse(const float* gp, const float* ip, const PoolGeom& g, float* dplane) {
+    if (g.OW < 4) return false;
+    const __m128 step = _mm_set_ps(6.0f, 4.0f, 2.0f, 0.0f), one = _mm_set1_ps(1.0f);
+    const __m128 wf = _mm_set1_ps(static_cast<float>(g.W));
+    __m128 all_found = _mm_castsi128_ps(_mm_set1_epi32(-1));
+    for (int64_t oh = 0; oh < g.OH; ++oh) {
+        float* r0 = dplane + 2 * oh * g.W;
+        float* r1 = r0 + g.W;
+        for (int64_t step_at = 0; step_at < g.OW; step_at += 4) {
+            const int64_t ow = std::min(step_at, g.OW - 4);  // the last step overlaps: same values
+            const __m128 gv = _mm_loadu_ps(gp + oh * g.OW + ow);
+            const __m128 iv = _mm_loadu_ps(ip + oh * g.OW + ow);
+            const __m128 a = _mm_add_ps(_mm_set1_ps(static_cast<float>(2 * oh * g.W + 2 * ow)), step);
+            const __m128 ma = _mm_cmpeq_ps(iv, a), mb = _mm_cmpeq_ps(iv, _mm_add_ps(a, one));
+            const __m128 c = _mm_add_ps(a, wf);
+            const __m128 mc = _mm_cmpeq_ps(iv, c), md = _mm_cmpeq_ps(iv, _mm_add_ps(c, one));
+            all_found = _mm_and_ps(all_found, _mm_or_ps(_mm_or_ps(ma, mb), _mm_or_ps(mc, md)));
+            const __m128 ga = _mm_and_ps(ma, gv), gb = _mm_and_ps(mb, gv);
+            const __m128 gc = _mm_and_ps(mc, gv), gd = _mm_and_ps(md, gv);
+            _mm_storeu_ps(r0 + 2 * ow, _mm_unpacklo_ps(ga, gb));  // a b of windows 0, 1
+            _mm_storeu_ps(r0 + 2 * ow + 4, _mm_unpackhi_ps(ga, gb));
+            _mm_storeu_ps(r1 + 2 * ow, _mm_unpacklo_ps(gc, gd));
+            _mm_storeu_ps(r1 + 2 * ow + 4, _mm_unpackhi_ps(gc, gd));
+        }
+        for (int64_t w = 2 * g.OW; w < g.W; ++w) r0[w] = r1[w] = 0.0f;  // a column no window reaches
+    }
+    for (int64_t h = 2 * g.OH; h < g.H; ++h)  // a row no window reaches
+        for (int64_t w = 0; w < g.W; ++w) dplane[h * g.W + w] = 0.0f;
+    return _mm_movemask_ps(all_found) == 0xF;
+}
 #endif
 
 // Max pooling of one plane (idx may be NULL: no indices wanted).
@@ -203,8 +239,9 @@ tt_status maxpool2d_backward(const tt_tensor* x, const tt_tensor* indices, const
     check_pool_grad(__func__, g, grad, "grad");
     check_pool_grad(__func__, g, indices, "indices");
     // Each work item owns whole planes of dx: no two threads add to one pixel.
-    // It zeroes its plane right before adding into it (while the plane is in
-    // cache), instead of module 01 zero-filling all of dx up front.
+    // The 2x2 / stride 2 case writes each plane in one pass; otherwise a
+    // plane is zeroed right before adding into it (while it is in cache),
+    // instead of module 01 zero-filling all of dx up front.
     OwnedTensor dx = sp::new_empty({g.N, g.C, g.H, g.W});
     const int64_t in_plane = g.H * g.W, out_plane = g.OH * g.OW;
     const float* gd = grad->data;
@@ -215,9 +252,12 @@ tt_status maxpool2d_backward(const tt_tensor* x, const tt_tensor* indices, const
         int64_t local_bad = 0;
         for (int64_t p = begin; p < end; ++p) {
             float* dplane = dd + p * in_plane;
-            std::memset(dplane, 0, sizeof(float) * in_plane);
             const float* gp = gd + p * out_plane;
             const float* ip = id + p * out_plane;
+#if defined(__SSE2__)
+            if (g.k == 2 && g.s == 2 && maxpool2x2_backward_sse(gp, ip, g, dplane)) continue;
+#endif
+            std::memset(dplane, 0, sizeof(float) * in_plane);
             for (int64_t i = 0; i < out_plane; ++i) {
                 const float f = ip[i];
                 // the comparison is false for NaN too
