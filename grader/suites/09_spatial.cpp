@@ -504,6 +504,20 @@ TEST_CASE("max_pool2d lets a NaN through, as PyTorch does", "[points:1]") {
     CHECK(out[3] == 8);
     CHECK(out[4] == 10);
     grade::require_close(r.indices, {1, 3, 15, 7, 9}, {1, 1, 1, 5});
+
+    // a plane only two windows wide (4x4 -> 2x2), NaN in its last window
+    std::vector<float> nv = {1, 2, 3, 4,  //
+                             5, 6, 7, 8,  //
+                             9, 1, 2, 3,  //
+                             4, 5, 6, nan};
+    PoolOut n = maxpool(Tensor::from(nv, {1, 1, 4, 4}), 2, 2);
+    auto nout = n.out.to_vector();
+    REQUIRE(nout.size() == 4);
+    CHECK(nout[0] == 6);
+    CHECK(nout[1] == 8);
+    CHECK(nout[2] == 9);
+    CHECK(std::isnan(nout[3]));
+    grade::require_close(n.indices, {5, 7, 8, 15}, {1, 1, 2, 2});
 }
 
 TEST_CASE("max_pool2d with several planes, overlap and an uncovered edge", "[points:2]") {

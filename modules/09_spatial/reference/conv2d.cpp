@@ -146,9 +146,11 @@ static Plan plan_for(const ConvGeom& g) {
     int64_t chunk = direct ? 1 : std::min(N, std::max<int64_t>(1, budget / per_image));
     int64_t lanes = 1;
     if (lanes_mode) {
-        // one lane per thread, as long as each gets half a chunk of work or more
+        // one lane per thread, as long as each gets 16K floats of columns or
+        // more (less is not worth starting a thread for)
         const int64_t threads = std::max<int32_t>(1, ttm::host()->num_threads());
-        lanes = std::clamp<int64_t>(N * per_image / std::max<int64_t>(1, budget / 2), 1, std::min(threads, N));
+        const int64_t min_lane_work = int64_t(1) << 14;
+        lanes = std::clamp<int64_t>(N * per_image / min_lane_work, 1, std::min(threads, N));
         if (lanes > 1) chunk = std::min(chunk, (N + lanes - 1) / lanes);
     }
     return {lanes, chunk, direct};

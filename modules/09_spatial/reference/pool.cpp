@@ -86,21 +86,62 @@ static void check_pool_grad(const char* function, const PoolGeom& g, const tt_te
 static inline bool beats(float v, float best) { return (v > best) || (v != v && best == best); }
 
 #if defined(__SSE2__)
+// yes's lanes where mask is set, else no's (SSE2 has no blend instruction).
+static inline __m128 select(__m128 mask, __m128 yes, __m128 no) {
+    return _mm_or_ps(_mm_and_ps(mask, yes), _mm_andnot_ps(mask, no));
+}
+
+// The four windows (a b / c d) in vectors, one window per lane: keep the
+// first maximum of each row (b wins only if b > a), then of the two rows (the
+// bottom wins only if greater); `pos` holds each window's top-left position,
+// and the index follows the same choices. NaNs are flagged in *nan_seen.
+static inline void max4(__m128 a, __m128 b, __m128 c, __m128 d, __m128 pos, float W, __m128* best,
+                        __m128* at, __m128* nan_seen) {
+    const __m128 one = _mm_set1_ps(1.0f);
+    *nan_seen = _mm_or_ps(*nan_seen, _mm_or_ps(_mm_cmpunord_ps(a, b), _mm_cmpunord_ps(c, d)));
+    const __m128 tb = _mm_cmpgt_ps(b, a), td = _mm_cmpgt_ps(d, c);
+    const __m128 m1 = select(tb, b, a), m2 = select(td, d, c);
+    const __m128 t = _mm_cmpgt_ps(m2, m1);
+    *best = select(t, m2, m1);
+    const __m128 i1 = _mm_and_ps(tb, one);                                  // 0 or 1
+    const __m128 i2 = _mm_add_ps(_mm_set1_ps(W), _mm_and_ps(td, one));     // W or W+1
+    *at = _mm_add_ps(pos, select(t, i2, i1));
+}
+
+// Planes two windows wide (4x4 -> 2x2 in the TinyDigits CNN): two rows of
+// windows make one vector of four, which is also four consecutive outputs.
+static bool maxpool2x2_narrow_sse(const float* in, const PoolGeom& g, float* out, float* idx) {
+    __m128 nan_seen = _mm_setzero_ps();
+    const float W = static_cast<float>(g.W);
+    for (int64_t oh = 0; oh < g.OH; oh += 2) {
+        const float* r = in + 2 * oh * g.W;  // input rows 2*oh .. 2*oh+3
+        const __m128 x0 = _mm_loadu_ps(r), y0 = _mm_loadu_ps(r + g.W);
+        const __m128 x1 = _mm_loadu_ps(r + 2 * g.W), y1 = _mm_loadu_ps(r + 3 * g.W);
+        const __m128 a = _mm_shuffle_ps(x0, x1, _MM_SHUFFLE(2, 0, 2, 0));
+        const __m128 b = _mm_shuffle_ps(x0, x1, _MM_SHUFFLE(3, 1, 3, 1));
+        const __m128 c = _mm_shuffle_ps(y0, y1, _MM_SHUFFLE(2, 0, 2, 0));
+        const __m128 d = _mm_shuffle_ps(y0, y1, _MM_SHUFFLE(3, 1, 3, 1));
+        const float top = static_cast<float>(2 * oh * g.W), next = static_cast<float>(2 * (oh + 1) * g.W);
+        const __m128 pos = _mm_set_ps(next + 2.0f, next, top + 2.0f, top);
+        __m128 best, at;
+        max4(a, b, c, d, pos, W, &best, &at, &nan_seen);
+        _mm_storeu_ps(out + oh * 2, best);
+        if (idx != nullptr) _mm_storeu_ps(idx + oh * 2, at);
+    }
+    return _mm_movemask_ps(nan_seen) == 0;
+}
+
 // The 2x2 / stride 2 window, four windows at a time with SSE2 (every x86-64
 // CPU has it). A scalar loop here is slow: on random data its comparisons are
-// unpredictable branches. Window (a b / c d), four of them side by side:
-// deinterleave the even and odd columns, keep the first maximum of each row
-// (b wins only if b > a), then of the two rows (the bottom wins only if
-// greater); the index follows the same choices. Returns false, leaving the
+// unpredictable branches. Four windows (a b / c d) side by side: deinterleave
+// the even and odd columns of two rows, then max4. Returns false, leaving the
 // plane half done, when it meets a NaN: the caller then redoes the plane with
 // the general loop, which propagates NaN the way PyTorch does.
 static bool maxpool2x2_sse(const float* in, const PoolGeom& g, float* out, float* idx) {
+    if (g.OW == 2 && g.OH % 2 == 0) return maxpool2x2_narrow_sse(in, g, out, idx);
     if (g.OW < 4) return false;  // too narrow for a vector step: the general loop does it
-    const __m128 one = _mm_set1_ps(1.0f), wf = _mm_set1_ps(static_cast<float>(g.W));
+    const float W = static_cast<float>(g.W);
     const __m128 step = _mm_set_ps(6.0f, 4.0f, 2.0f, 0.0f);  // 2*ow of the four windows
-    auto select = [](__m128 mask, __m128 yes, __m128 no) {
-        return _mm_or_ps(_mm_and_ps(mask, yes), _mm_andnot_ps(mask, no));
-    };
     __m128 nan_seen = _mm_setzero_ps();
     for (int64_t oh = 0; oh < g.OH; ++oh) {
         const float* r0 = in + (2 * oh) * g.W;
@@ -117,17 +158,11 @@ static bool maxpool2x2_sse(const float* in, const PoolGeom& g, float* out, float
             const __m128 b = _mm_shuffle_ps(x0, x1, _MM_SHUFFLE(3, 1, 3, 1));  // odd columns
             const __m128 c = _mm_shuffle_ps(y0, y1, _MM_SHUFFLE(2, 0, 2, 0));
             const __m128 d = _mm_shuffle_ps(y0, y1, _MM_SHUFFLE(3, 1, 3, 1));
-            nan_seen = _mm_or_ps(nan_seen, _mm_or_ps(_mm_cmpunord_ps(a, b), _mm_cmpunord_ps(c, d)));
-            const __m128 tb = _mm_cmpgt_ps(b, a), td = _mm_cmpgt_ps(d, c);
-            const __m128 m1 = select(tb, b, a), m2 = select(td, d, c);
-            const __m128 t = _mm_cmpgt_ps(m2, m1);
-            _mm_storeu_ps(o + ow, select(t, m2, m1));
-            if (ix != nullptr) {
-                const __m128 i1 = _mm_and_ps(tb, one);                  // 0 or 1
-                const __m128 i2 = _mm_add_ps(wf, _mm_and_ps(td, one));  // W or W+1
-                const __m128 pos = _mm_add_ps(_mm_set1_ps(static_cast<float>(2 * oh * g.W + 2 * ow)), step);
-                _mm_storeu_ps(ix + ow, _mm_add_ps(pos, select(t, i2, i1)));
-            }
+            const __m128 pos = _mm_add_ps(_mm_set1_ps(static_cast<float>(2 * oh * g.W + 2 * ow)), step);
+            __m128 best, at;
+            max4(a, b, c, d, pos, W, &best, &at, &nan_seen);
+            _mm_storeu_ps(o + ow, best);
+            if (ix != nullptr) _mm_storeu_ps(ix + ow, at);
         }
     }
     return _mm_movemask_ps(nan_seen) == 0;
