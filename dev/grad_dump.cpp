@@ -153,9 +153,10 @@ int main() {
                  return tt::mse_loss(p[0], p[2]) + tt::binary_cross_entropy(tt::sigmoid(p[1]), p[3]);
              });
 
-    // Spatial ops (module 09): a CIFAR-shaped block on a small batch. Conv
-    // with padding -> batch norm and ReLU fused (batch_norm2d_relu) -> 2x2
-    // max-pool -> strided conv -> batch norm, ReLU apart -> 2x2 avg-pool.
+    // Spatial ops (module 09): CIFAR-shaped blocks on a small batch. Conv
+    // with padding -> batch norm, ReLU and 2x2 max-pool fused
+    // (batch_norm2d_relu_max_pool2d) -> strided conv -> batch norm and ReLU
+    // fused (batch_norm2d_relu) -> 2x2 avg-pool.
     // Running statistics are scratch tensors: only the gradients are compared.
     run_case("spatial",
              {{"x", uniform({4, 3, 10, 10}, -1, 1), true},
@@ -172,10 +173,9 @@ int main() {
                  Tensor rm1 = Tensor::zeros({6}), rv1 = Tensor::ones({6});
                  Tensor rm2 = Tensor::zeros({5}), rv2 = Tensor::ones({5});
                  Tensor h = tt::conv2d(p[0], p[1], p[2], 1, 1);                      // [4, 6, 10, 10]
-                 h = tt::batch_norm2d_relu(h, p[3], p[4], rm1, rv1, true);
-                 h = tt::max_pool2d(h, 2);                                            // [4, 6, 5, 5]
+                 h = tt::batch_norm2d_relu_max_pool2d(h, p[3], p[4], rm1, rv1, true, 0.1f, 1e-5f, 2, 2);  // [4, 6, 5, 5]
                  h = tt::conv2d(h, p[5], p[6], 2, 0);                                 // [4, 5, 2, 2]
-                 h = tt::relu(tt::batch_norm2d(h, p[7], p[8], rm2, rv2, true));
+                 h = tt::batch_norm2d_relu(h, p[7], p[8], rm2, rv2, true);
                  return weighted(tt::avg_pool2d(h, 2), p[9]);                         // [4, 5, 1, 1]
              });
     return 0;

@@ -949,6 +949,151 @@ TEST_CASE("Sequential fuses BatchNorm2d and ReLU: the same values and gradients 
     grade::require_close(bn.running_mean, rm, 1e-6, 1e-6);
 }
 
+// ================================================================ batch norm, ReLU and max-pool fused
+
+namespace {
+
+struct BnPoolOut {
+    Tensor out, indices, mean, invstd;
+};
+
+BnPoolOut bn_relu_pool_fwd(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& rm, Tensor& rv,
+                           bool training, int32_t k, int32_t s) {
+    tt_tensor *o = nullptr, *i = nullptr, *m = nullptr, *v = nullptr;
+    check(api().batchnorm2d_relu_maxpool2d_forward(x.raw(), gamma.raw(), beta.raw(), rm.raw(), rv.raw(),
+                                                   training ? 1 : 0, 0.1f, 1e-5f, k, s, &o, &i, &m, &v),
+          "batchnorm2d_relu_maxpool2d_forward");
+    REQUIRE(o != nullptr);
+    REQUIRE(i != nullptr);
+    REQUIRE(m != nullptr);
+    REQUIRE(v != nullptr);
+    return {Tensor::adopt(o), Tensor::adopt(i), Tensor::adopt(m), Tensor::adopt(v)};
+}
+
+struct PoolCase {
+    Shape shape;
+    int32_t k, s;
+};
+const PoolCase kPoolCases[] = {{{2, 3, 6, 10}, 2, 2},   // five windows a row
+                               {{2, 2, 4, 4}, 2, 2},    // two windows a row
+                               {{2, 2, 7, 7}, 3, 2},    // overlapping windows
+                               {{3, 2, 5, 5}, 2, 2}};   // an uncovered last row and column
+
+}  // namespace
+
+TEST_CASE("batch_norm2d_relu_max_pool2d forward is max_pool2d of batch_norm2d_relu", "[points:2]") {
+    uint64_t seed = 341;
+    for (const PoolCase& pc : kPoolCases)
+        for (bool training : {true, false}) {
+            INFO("x " << tt::shape_str(pc.shape) << ", kernel " << pc.k << ", stride " << pc.s
+                      << (training ? ", training" : ", eval"));
+            const int64_t C = pc.shape[1];
+            Tensor x = Tensor::from(grade::random_values(static_cast<size_t>(pc.shape[0] * pc.shape[1] * pc.shape[2] * pc.shape[3]), seed++, -2, 2), pc.shape);
+            Tensor gamma = Tensor::from(grade::random_values(static_cast<size_t>(C), seed++, 0.5f, 1.5f), {C});
+            Tensor beta = Tensor::from(grade::random_values(static_cast<size_t>(C), seed++, -0.5f, 0.5f), {C});
+            Tensor rm1 = Tensor::from(grade::random_values(static_cast<size_t>(C), seed++), {C});
+            Tensor rv1 = Tensor::from(grade::random_values(static_cast<size_t>(C), seed++, 0.5f, 2.0f), {C});
+            Tensor rm2 = rm1.clone(), rv2 = rv1.clone();
+            BnOut z = bn_relu_fwd(x, gamma, beta, rm1, rv1, training);
+            PoolOut p = maxpool(z.y, pc.k, pc.s);
+            BnPoolOut f = bn_relu_pool_fwd(x, gamma, beta, rm2, rv2, training, pc.k, pc.s);
+            grade::require_close(f.out, p.out, 0, 0);
+            grade::require_close(f.indices, p.indices, 0, 0);
+            grade::require_close(f.mean, z.mean, 0, 0);
+            grade::require_close(f.invstd, z.invstd, 0, 0);
+            grade::require_close(rm2, rm1, 0, 0);
+            grade::require_close(rv2, rv1, 0, 0);
+        }
+}
+
+TEST_CASE("batch_norm2d_relu_max_pool2d backward is the chain of max_pool2d's and batch_norm2d_relu's", "[points:2]") {
+    uint64_t seed = 361;
+    for (const PoolCase& pc : kPoolCases)
+        for (bool training : {true, false}) {
+            INFO("x " << tt::shape_str(pc.shape) << ", kernel " << pc.k << ", stride " << pc.s
+                      << (training ? ", training" : ", eval"));
+            const int64_t C = pc.shape[1];
+            Tensor x = Tensor::from(grade::random_values(static_cast<size_t>(pc.shape[0] * pc.shape[1] * pc.shape[2] * pc.shape[3]), seed++, -2, 2), pc.shape);
+            Tensor gamma = Tensor::from(grade::random_values(static_cast<size_t>(C), seed++, 0.5f, 1.5f), {C});
+            Tensor beta = Tensor::from(grade::random_values(static_cast<size_t>(C), seed++, -0.5f, 0.5f), {C});
+            Tensor rm = Tensor::zeros({C}), rv = Tensor::ones({C});
+            BnPoolOut f = bn_relu_pool_fwd(x, gamma, beta, rm, rv, training, pc.k, pc.s);
+            Tensor g = Tensor::from(grade::random_values(static_cast<size_t>(f.out.numel()), seed++), f.out.shape());
+            tt_tensor *dx = nullptr, *dg = nullptr, *db = nullptr;
+            check(api().batchnorm2d_relu_maxpool2d_backward(x.raw(), gamma.raw(), f.mean.raw(), f.invstd.raw(),
+                                                            f.indices.raw(), f.out.raw(), training ? 1 : 0, pc.k,
+                                                            pc.s, g.raw(), &dx, &dg, &db),
+                  "batchnorm2d_relu_maxpool2d_backward");
+            REQUIRE(dx != nullptr);
+            REQUIRE(dg != nullptr);
+            REQUIRE(db != nullptr);
+            Tensor tdx = Tensor::adopt(dx), tdg = Tensor::adopt(dg), tdb = Tensor::adopt(db);
+            // the chain, op by op: the batch norm's output again, the pool's
+            // backward into it, then batch_norm2d_relu's backward
+            Tensor rm2 = Tensor::zeros({C}), rv2 = Tensor::ones({C});
+            BnOut z = bn_relu_fwd(x, gamma, beta, rm2, rv2, training);
+            Tensor dz = maxpool_bwd(z.y, f.indices, g, pc.k, pc.s);
+            tt_tensor *ex = nullptr, *eg = nullptr, *eb = nullptr;
+            check(api().batchnorm2d_relu_backward(x.raw(), gamma.raw(), z.mean.raw(), z.invstd.raw(), z.y.raw(),
+                                                  training ? 1 : 0, dz.raw(), &ex, &eg, &eb),
+                  "batchnorm2d_relu_backward");
+            grade::require_close(tdx, Tensor::adopt(ex), 1e-5, 1e-4);
+            grade::require_close(tdg, Tensor::adopt(eg), 1e-5, 1e-4);
+            grade::require_close(tdb, Tensor::adopt(eb), 1e-5, 1e-4);
+        }
+    // bad input: an index outside the plane, a gradient of the wrong shape
+    const Shape xs{1, 1, 4, 4};
+    Tensor x = Tensor::from(grade::random_values(16, 371), xs);
+    Tensor gamma = Tensor::ones({1}), beta = Tensor::full({1}, 5.0f);  // every output > 0
+    Tensor rm = Tensor::zeros({1}), rv = Tensor::ones({1});
+    BnPoolOut f = bn_relu_pool_fwd(x, gamma, beta, rm, rv, true, 2, 2);
+    Tensor bad = Tensor::from({0, 2, 8, 99}, {1, 1, 2, 2});
+    Tensor g = Tensor::ones({1, 1, 2, 2});
+    tt_tensor* dx = nullptr;
+    CHECK(api().batchnorm2d_relu_maxpool2d_backward(x.raw(), gamma.raw(), f.mean.raw(), f.invstd.raw(), bad.raw(),
+                                                    f.out.raw(), 1, 2, 2, g.raw(), &dx, nullptr, nullptr) ==
+          TT_INVALID_ARGUMENT);
+    CHECK(dx == nullptr);
+    Tensor wrong = Tensor::ones({1, 1, 2, 3});
+    CHECK(api().batchnorm2d_relu_maxpool2d_backward(x.raw(), gamma.raw(), f.mean.raw(), f.invstd.raw(),
+                                                    f.indices.raw(), f.out.raw(), 1, 2, 2, wrong.raw(), &dx, nullptr,
+                                                    nullptr) == TT_SHAPE_MISMATCH);
+    CHECK(dx == nullptr);
+}
+
+TEST_CASE("Sequential fuses BatchNorm2d, ReLU and MaxPool2d: the same values and gradients as the three ops", "[points:1]") {
+    const int64_t N = 4, C = 2, H = 6, W = 6;
+    const Shape xs{N, C, H, W};
+    auto xv = grade::random_values(N * C * H * W, 381, -1.5f, 1.5f);
+    auto wv = grade::random_values(N * C * 3 * 3, 382);
+    auto seq = std::make_shared<tt::nn::Sequential>();
+    auto& bn = seq->add<tt::nn::BatchNorm2d>(C);
+    seq->add<tt::nn::ReLU>();
+    seq->add<tt::nn::MaxPool2d>(2);
+    bn.gamma = Tensor::from({0.5f, 2.0f}, {C});
+    bn.beta = Tensor::from({0.25f, -0.5f}, {C});
+    bn.gamma.set_requires_grad();
+    bn.beta.set_requires_grad();
+    Tensor x1 = Tensor::from(xv, xs);
+    x1.set_requires_grad();
+    Tensor y1 = seq->forward(x1);
+    REQUIRE(y1.shape() == Shape{N, C, 3, 3});
+    (y1 * Tensor::from(wv, {N, C, 3, 3})).sum().backward();
+
+    Tensor x2 = Tensor::from(xv, xs), g2 = Tensor::from({0.5f, 2.0f}, {C}), b2 = Tensor::from({0.25f, -0.5f}, {C});
+    x2.set_requires_grad();
+    g2.set_requires_grad();
+    b2.set_requires_grad();
+    Tensor rm = Tensor::zeros({C}), rv = Tensor::ones({C});
+    Tensor y2 = tt::max_pool2d(tt::relu(tt::batch_norm2d(x2, g2, b2, rm, rv, true)), 2);
+    (y2 * Tensor::from(wv, {N, C, 3, 3})).sum().backward();
+    grade::require_close(y1, y2, 1e-6, 1e-6);
+    grade::require_close(x1.grad(), x2.grad(), 1e-5, 1e-4);
+    grade::require_close(bn.gamma.grad(), g2.grad(), 1e-5, 1e-4);
+    grade::require_close(bn.beta.grad(), b2.grad(), 1e-5, 1e-4);
+    grade::require_close(bn.running_var, rv, 1e-6, 1e-6);
+}
+
 TEST_CASE("flatten keeps the batch axis and the element order", "[points:1]") {
     Tensor x = Tensor::from(sequence(2 * 3 * 2 * 2), {2, 3, 2, 2});
     grade::require_close(tt::flatten(x), sequence(24), {2, 12});

@@ -90,6 +90,8 @@ public:
     explicit MaxPool2d(int32_t kernel, int32_t stride = 0) : kernel_(kernel), stride_(stride ? stride : kernel) {}
     Tensor forward(const Tensor& x) override { return max_pool2d(x, kernel_, stride_); }
     std::string describe() const override;
+    int32_t kernel() const { return kernel_; }
+    int32_t stride() const { return stride_; }
 
 private:
     int32_t kernel_, stride_;
@@ -111,6 +113,9 @@ public:
     Tensor forward(const Tensor& x) override;
     // relu(forward(x)) in one pass; Sequential uses it for BatchNorm2d, ReLU.
     Tensor forward_relu(const Tensor& x);
+    // pool(relu(forward(x))) in one op; Sequential uses it for BatchNorm2d,
+    // ReLU, MaxPool2d.
+    Tensor forward_relu_maxpool(const Tensor& x, const MaxPool2d& pool);
     std::vector<NamedTensor> parameters() override;
     std::vector<NamedTensor> state() override;
     std::string describe() const override;
@@ -132,9 +137,10 @@ public:
         return ref;
     }
     void push(std::shared_ptr<Module> m) { layers_.push_back(std::move(m)); }
-    // Runs the layers in order; a BatchNorm2d directly followed by a ReLU runs
-    // as one fused op (BatchNorm2d::forward_relu): the same result, one pass
-    // over the activation instead of two.
+    // Runs the layers in order. A BatchNorm2d directly followed by a ReLU
+    // (and a MaxPool2d) runs as one fused op (BatchNorm2d::forward_relu,
+    // forward_relu_maxpool): the same result, without writing and reading
+    // back the activations in between.
     Tensor forward(const Tensor& x) override;
     std::vector<NamedTensor> parameters() override;  // names "0.weight", "3.gamma", ...
     std::vector<NamedTensor> state() override;

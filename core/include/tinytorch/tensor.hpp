@@ -131,6 +131,10 @@ Tensor batch_norm2d(const Tensor& x, const Tensor& gamma, const Tensor& beta, Te
 // module 09 without it (TT_NOT_IMPLEMENTED) gets the two ops one after the other.
 Tensor batch_norm2d_relu(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& running_mean,
                          Tensor& running_var, bool training, float momentum = 0.1f, float eps = 1e-5f);
+// max_pool2d(batch_norm2d_relu(...)) in one op (ABI 1.2), falling back the same way.
+Tensor batch_norm2d_relu_max_pool2d(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& running_mean,
+                                    Tensor& running_var, bool training, float momentum, float eps, int32_t kernel,
+                                    int32_t stride);
 Tensor flatten(const Tensor& x);
 
 // ---- grad mode -------------------------------------------------------------------

@@ -85,6 +85,10 @@ Tensor BatchNorm2d::forward(const Tensor& x) {
 Tensor BatchNorm2d::forward_relu(const Tensor& x) {
     return batch_norm2d_relu(x, gamma, beta, running_mean, running_var, training_, momentum_, eps_);
 }
+Tensor BatchNorm2d::forward_relu_maxpool(const Tensor& x, const MaxPool2d& pool) {
+    return batch_norm2d_relu_max_pool2d(x, gamma, beta, running_mean, running_var, training_, momentum_, eps_,
+                                        pool.kernel(), pool.stride());
+}
 std::vector<NamedTensor> BatchNorm2d::parameters() { return {{"gamma", gamma}, {"beta", beta}}; }
 std::vector<NamedTensor> BatchNorm2d::state() {
     return {{"gamma", gamma}, {"beta", beta}, {"running_mean", running_mean}, {"running_var", running_var}};
@@ -95,11 +99,19 @@ std::string BatchNorm2d::describe() const { return "BatchNorm2d(" + std::to_stri
 
 Tensor Sequential::forward(const Tensor& x) {
     Tensor h = x;
+    auto layer_is = [this](size_t i, auto* type) {
+        return i < layers_.size() && dynamic_cast<decltype(type)>(layers_[i].get()) != nullptr;
+    };
     for (size_t i = 0; i < layers_.size(); ++i) {
         auto* bn = dynamic_cast<BatchNorm2d*>(layers_[i].get());
-        if (bn != nullptr && i + 1 < layers_.size() && dynamic_cast<ReLU*>(layers_[i + 1].get()) != nullptr) {
-            h = bn->forward_relu(h);  // BatchNorm2d and the ReLU after it, fused
-            ++i;
+        if (bn != nullptr && layer_is(i + 1, static_cast<ReLU*>(nullptr))) {
+            if (layer_is(i + 2, static_cast<MaxPool2d*>(nullptr))) {  // BatchNorm2d, ReLU, MaxPool2d
+                h = bn->forward_relu_maxpool(h, static_cast<const MaxPool2d&>(*layers_[i + 2]));
+                i += 2;
+            } else {  // BatchNorm2d, ReLU
+                h = bn->forward_relu(h);
+                i += 1;
+            }
             continue;
         }
         h = layers_[i]->forward(h);

@@ -378,6 +378,40 @@ Tensor batch_norm2d_relu(const Tensor& x, const Tensor& gamma, const Tensor& bet
     return out;
 }
 
+Tensor batch_norm2d_relu_max_pool2d(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& running_mean,
+                                    Tensor& running_var, bool training, float momentum, float eps, int32_t kernel,
+                                    int32_t stride) {
+    if (stride == 0) stride = kernel;
+    tt_tensor *o = nullptr, *idx = nullptr, *m = nullptr, *s = nullptr;
+    tt_status st = sp().batchnorm2d_relu_maxpool2d_forward(x.raw(), gamma.raw(), beta.raw(), running_mean.raw(),
+                                                           running_var.raw(), training ? 1 : 0, momentum, eps,
+                                                           kernel, stride, &o, &idx, &m, &s);
+    if (st == TT_NOT_IMPLEMENTED) {  // a module 09 without the fused op: the ops in turn
+        detail::take_last_error();
+        return max_pool2d(batch_norm2d_relu(x, gamma, beta, running_mean, running_var, training, momentum, eps),
+                          kernel, stride);
+    }
+    runtime().check(st, 9, "batchnorm2d_relu_maxpool2d_forward");
+    Tensor out = Tensor::adopt(o);
+    Tensor indices = Tensor::adopt(idx);
+    Tensor mean = Tensor::adopt(m);
+    Tensor invstd = Tensor::adopt(s);
+    if (should_record({&x, &gamma, &beta})) {
+        // The rule needs the output (where it is > 0 the ReLU let the gradient
+        // through): captured raw, as in unary(), since it is this node's own tensor.
+        const tt_tensor *rx = x.raw(), *rg = gamma.raw(), *rm = mean.raw(), *rs = invstd.raw();
+        const tt_tensor *ri = indices.raw(), *ro = out.raw();
+        int32_t train = training ? 1 : 0;
+        record(out, "batch_norm2d_relu_max_pool2d", {&x, &gamma, &beta},
+               [rx, rg, rm, rs, ri, ro, train, kernel, stride](const tt_tensor* g, tt_tensor** const* want) {
+                   return sp().batchnorm2d_relu_maxpool2d_backward(rx, rg, rm, rs, ri, ro, train, kernel, stride, g,
+                                                                   want[0], want[1], want[2]);
+               },
+               {mean, invstd, indices});
+    }
+    return out;
+}
+
 Tensor flatten(const Tensor& x) {
     Tensor out = produce(9, "flatten", [&](tt_tensor** o) { return sp().flatten(x.raw(), o); });
     if (should_record({&x})) {

@@ -48,9 +48,9 @@ const std::vector<const char*> k_tt_dataloader_api_slots = {
 static_assert(sizeof(tt_dataloader_api) == 9 * sizeof(void*), "update the slot names of tt_dataloader_api");
 
 const std::vector<const char*> k_tt_spatial_api_slots = {
-    "conv2d_init", "conv2d_forward", "conv2d_backward", "maxpool2d_forward", "maxpool2d_backward", "avgpool2d_forward", "avgpool2d_backward", "batchnorm2d_forward", "batchnorm2d_backward", "flatten", "batchnorm2d_relu_forward", "batchnorm2d_relu_backward",
+    "conv2d_init", "conv2d_forward", "conv2d_backward", "maxpool2d_forward", "maxpool2d_backward", "avgpool2d_forward", "avgpool2d_backward", "batchnorm2d_forward", "batchnorm2d_backward", "flatten", "batchnorm2d_relu_forward", "batchnorm2d_relu_backward", "batchnorm2d_relu_maxpool2d_forward", "batchnorm2d_relu_maxpool2d_backward",
 };
-static_assert(sizeof(tt_spatial_api) == 12 * sizeof(void*), "update the slot names of tt_spatial_api");
+static_assert(sizeof(tt_spatial_api) == 14 * sizeof(void*), "update the slot names of tt_spatial_api");
 
 }  // namespace
 

@@ -27,7 +27,9 @@
 // 30x30 planes is 230 KB, so the second pass over a channel reads from cache.
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <string>
+#include <utility>
 
 #include "spatial_internal.hpp"
 
@@ -107,14 +109,25 @@ static void dx_training(float* d, const float* dy, const float* x, const float* 
     }
 }
 
-// Batch norm forward, followed by a ReLU when `relu`: the whole of
-// batchnorm2d_forward and batchnorm2d_relu_forward. Throws on bad arguments.
+// Batch norm forward, followed by a ReLU when `relu`, and by a max-pool when
+// `pool` (then *out is the pooled output, *out_indices its indices, and the
+// normalised planes exist only one at a time in a scratch buffer): the whole
+// of batchnorm2d_forward, batchnorm2d_relu_forward and
+// batchnorm2d_relu_maxpool2d_forward. Throws on bad arguments.
+struct PoolArgs {
+    int32_t kernel, stride;
+    tt_tensor** out_indices;
+};
 static void batchnorm_forward(const char* function, const tt_tensor* x, const tt_tensor* gamma,
                               const tt_tensor* beta, tt_tensor* running_mean, tt_tensor* running_var,
-                              int32_t training, float momentum, float eps, bool relu, tt_tensor** out,
-                              tt_tensor** out_saved_mean, tt_tensor** out_saved_invstd) {
+                              int32_t training, float momentum, float eps, bool relu, const PoolArgs* pool,
+                              tt_tensor** out, tt_tensor** out_saved_mean, tt_tensor** out_saved_invstd) {
     sp::require(out, function, "out");
     *out = nullptr;
+    if (pool != nullptr) {
+        sp::require(pool->out_indices, function, "out_indices");
+        *pool->out_indices = nullptr;
+    }
     if (out_saved_mean != nullptr) *out_saved_mean = nullptr;
     if (out_saved_invstd != nullptr) *out_saved_invstd = nullptr;
     sp::require(x, function, "x");
@@ -133,7 +146,12 @@ static void batchnorm_forward(const char* function, const tt_tensor* x, const tt
                             std::to_string(M) + ", x is " + sp::shape_str(x) +
                             "): use a bigger batch or eval mode");
 
-    OwnedTensor y = sp::new_empty({N, C, x->shape[2], x->shape[3]});
+    PoolGeom pg{};
+    if (pool != nullptr) pg = pool_geometry(function, x, pool->kernel, pool->stride);
+    const int64_t OHW = pg.OH * pg.OW;
+    OwnedTensor y = pool != nullptr ? sp::new_empty({N, C, pg.OH, pg.OW}) : sp::new_empty({N, C, x->shape[2], x->shape[3]});
+    OwnedTensor ind;
+    if (pool != nullptr) ind = sp::new_empty({N, C, pg.OH, pg.OW});
     OwnedTensor mean_t = sp::new_empty({C});
     OwnedTensor invstd_t = sp::new_empty({C});
     const float* xd = x->data;
@@ -146,6 +164,7 @@ static void batchnorm_forward(const char* function, const tt_tensor* x, const tt
     const float* bd = beta->data;
 
     sp::parallel_work(C, N * HW, [&](int64_t begin, int64_t end) {
+        sp::Scratch plane(pool != nullptr ? HW : 1);  // one normalised plane, before pooling
         for (int64_t c = begin; c < end; ++c) {
             float mu, var;
             if (training) {
@@ -173,7 +192,7 @@ static void batchnorm_forward(const char* function, const tt_tensor* x, const tt
             const float offset = bd[c] - mu * scale;
             for (int64_t n = 0; n < N; ++n) {
                 const float* src = xd + (n * C + c) * HW;
-                float* dst = yd + (n * C + c) * HW;
+                float* dst = pool != nullptr ? plane.get() : yd + (n * C + c) * HW;
                 if (relu)  // the ReLU as y is written (module 02's rule: y > 0 ? y : 0)
                     for (int64_t i = 0; i < HW; ++i) {
                         const float v = src[i] * scale + offset;
@@ -181,10 +200,13 @@ static void batchnorm_forward(const char* function, const tt_tensor* x, const tt
                     }
                 else
                     for (int64_t i = 0; i < HW; ++i) dst[i] = src[i] * scale + offset;
+                if (pool != nullptr)  // pool the plane while it is in cache
+                    maxpool_plane(dst, pg, yd + (n * C + c) * OHW, ind->data + (n * C + c) * OHW);
             }
         }
     });
     *out = y.release();
+    if (pool != nullptr) *pool->out_indices = ind.release();
     if (out_saved_mean != nullptr) *out_saved_mean = mean_t.release();
     if (out_saved_invstd != nullptr) *out_saved_invstd = invstd_t.release();
 }
@@ -271,6 +293,103 @@ static void batchnorm_backward(const char* function, const tt_tensor* x, const t
     if (out_grad_gamma != nullptr) *out_grad_gamma = dgamma.release();
     if (out_grad_beta != nullptr) *out_grad_beta = dbeta.release();
 }
+
+// The backward of out = maxpool(relu(batchnorm(x))). The gradient that
+// reaches the batch norm, dz, is sparse: window w sends grad[w] to the pixel
+// indices[w] names, if out[w] > 0 (else the ReLU cut it). So the sums over a
+// channel are sums over its windows,
+//   sum dz = sum_w g_w,   sum dz*(x - mean) = sum_w g_w * (x[idx_w] - mean)
+// (w over the windows with out > 0), and d x = k*dz - a - (x - mean)*b is
+// the dense part -a - (x - mean)*b plus k*g_w at each idx_w: dz itself is
+// never written.
+static void batchnorm_relu_maxpool_backward(const char* function, const tt_tensor* x, const tt_tensor* gamma,
+                                            const tt_tensor* saved_mean, const tt_tensor* saved_invstd,
+                                            const tt_tensor* indices, const tt_tensor* out, int32_t training,
+                                            int32_t kernel, int32_t stride, const tt_tensor* grad,
+                                            tt_tensor** out_grad_x, tt_tensor** out_grad_gamma,
+                                            tt_tensor** out_grad_beta) {
+    if (out_grad_x != nullptr) *out_grad_x = nullptr;
+    if (out_grad_gamma != nullptr) *out_grad_gamma = nullptr;
+    if (out_grad_beta != nullptr) *out_grad_beta = nullptr;
+    const PoolGeom pg = pool_geometry(function, x, kernel, stride);
+    const int64_t N = pg.N, C = pg.C, HW = pg.H * pg.W, OHW = pg.OH * pg.OW, M = N * HW;
+    require_vector(function, gamma, "gamma", C);
+    require_vector(function, saved_mean, "saved_mean", C);
+    require_vector(function, saved_invstd, "saved_invstd", C);
+    for (auto [t, name] : {std::pair{indices, "indices"}, {out, "out"}, {grad, "grad"}}) {
+        sp::require(t, function, name);
+        if (t->ndim != 4 || t->shape[0] != N || t->shape[1] != C || t->shape[2] != pg.OH || t->shape[3] != pg.OW)
+            sp::throw_error(TT_SHAPE_MISMATCH, function,
+                            std::string(name) + " must have the pooled shape [" + std::to_string(N) + ", " +
+                                std::to_string(C) + ", " + std::to_string(pg.OH) + ", " + std::to_string(pg.OW) +
+                                "], got " + sp::shape_str(t));
+    }
+    OwnedTensor dx, dgamma, dbeta;
+    if (out_grad_x != nullptr) dx = sp::new_empty({N, C, pg.H, pg.W});
+    if (out_grad_gamma != nullptr) dgamma = sp::new_empty({C});
+    if (out_grad_beta != nullptr) dbeta = sp::new_empty({C});
+    const float *xd = x->data, *gd = grad->data, *id = indices->data, *od = out->data;
+    const float *gamma_d = gamma->data, *mean = saved_mean->data, *invstd = saved_invstd->data;
+    float* dxd = dx ? dx->data : nullptr;
+    int64_t bad = 0;
+    sp::parallel_work(C, N * HW, [&](int64_t begin, int64_t end) {
+        int64_t local_bad = 0;
+        for (int64_t c = begin; c < end; ++c) {
+            const float mu = mean[c], is = invstd[c];
+            double sdy = 0.0, sdyx = 0.0;
+            for (int64_t n = 0; n < N; ++n) {
+                const int64_t plane = n * C + c;
+                const float *g = gd + plane * OHW, *ix = id + plane * OHW, *o = od + plane * OHW;
+                const float* xp = xd + plane * HW;
+                float a = 0.0f, b = 0.0f;
+                for (int64_t w = 0; w < OHW; ++w) {
+                    if (!(o[w] > 0.0f)) continue;  // the ReLU cut this window (or a NaN)
+                    const float f = ix[w];
+                    if (!(f >= 0.0f && f < static_cast<float>(HW))) {  // false for NaN too
+                        ++local_bad;
+                        continue;
+                    }
+                    a += g[w];
+                    b += g[w] * (xp[static_cast<int64_t>(f)] - mu);
+                }
+                sdy += a, sdyx += b;
+            }
+            const double db = sdy, dg = sdyx * is;
+            if (dgamma) dgamma->data[c] = static_cast<float>(dg);
+            if (dbeta) dbeta->data[c] = static_cast<float>(db);
+            if (dxd == nullptr) continue;
+            const float k = gamma_d[c] * is;
+            // dense part: training a = k*db/M, b = k*is*dg/M; eval (constant statistics) 0
+            const float a = training ? static_cast<float>(k * db / static_cast<double>(M)) : 0.0f;
+            const float b = training ? static_cast<float>(k * is * dg / static_cast<double>(M)) : 0.0f;
+            for (int64_t n = 0; n < N; ++n) {
+                const int64_t plane = n * C + c;
+                const float* xp = xd + plane * HW;
+                float* d = dxd + plane * HW;
+                if (training) {
+                    int64_t i = 0;
+                    for (; i + 4 <= HW; i += 4) sp::store4(d + i, -a - (sp::load4(xp + i) - mu) * b);
+                    for (; i < HW; ++i) d[i] = -a - (xp[i] - mu) * b;
+                } else {
+                    std::memset(d, 0, sizeof(float) * HW);
+                }
+                const float *g = gd + plane * OHW, *ix = id + plane * OHW, *o = od + plane * OHW;
+                for (int64_t w = 0; w < OHW; ++w) {  // the sparse part, k*g at each window's pixel
+                    const float f = ix[w];
+                    if (o[w] > 0.0f && f >= 0.0f && f < static_cast<float>(HW)) d[static_cast<int64_t>(f)] += k * g[w];
+                }
+            }
+        }
+        if (local_bad != 0) __atomic_fetch_add(&bad, local_bad, __ATOMIC_RELAXED);
+    });
+    if (bad != 0)
+        sp::throw_error(TT_INVALID_ARGUMENT, function,
+                        std::to_string(bad) + " indices lie outside the input plane of " + std::to_string(HW) +
+                            " pixels: pass the indices the forward returned");
+    if (out_grad_x != nullptr) *out_grad_x = dx.release();
+    if (out_grad_gamma != nullptr) *out_grad_gamma = dgamma.release();
+    if (out_grad_beta != nullptr) *out_grad_beta = dbeta.release();
+}
 // END SOLUTION
 
 tt_status batchnorm2d_forward(const tt_tensor* x, const tt_tensor* gamma, const tt_tensor* beta,
@@ -286,7 +405,7 @@ tt_status batchnorm2d_forward(const tt_tensor* x, const tt_tensor* gamma, const 
     // HINT: channel c of image n is the plane x + (n*C + c)*H*W of H*W floats;
     //   accumulate the sums in double; the running variance takes var*M/(M-1).
     batchnorm_forward(__func__, x, gamma, beta, running_mean, running_var, training, momentum, eps,
-                      false, out, out_saved_mean, out_saved_invstd);
+                      false, nullptr, out, out_saved_mean, out_saved_invstd);
     return TT_OK;
     // END SOLUTION
     TT_GUARD_END
@@ -322,7 +441,7 @@ tt_status batchnorm2d_relu_forward(const tt_tensor* x, const tt_tensor* gamma, c
     // HINT: share one helper between the two forwards, with a bool relu; in
     //   the loop that writes y: v = src[i]*scale + offset; dst[i] = v > 0 ? v : 0.
     batchnorm_forward(__func__, x, gamma, beta, running_mean, running_var, training, momentum, eps,
-                      true, out, out_saved_mean, out_saved_invstd);
+                      true, nullptr, out, out_saved_mean, out_saved_invstd);
     return TT_OK;
     // END SOLUTION
     TT_GUARD_END
@@ -342,6 +461,49 @@ tt_status batchnorm2d_relu_backward(const tt_tensor* x, const tt_tensor* gamma,
     sp::require(out, __func__, "out");
     batchnorm_backward(__func__, x, gamma, saved_mean, saved_invstd, out, training, grad, out_grad_x,
                        out_grad_gamma, out_grad_beta);
+    return TT_OK;
+    // END SOLUTION
+    TT_GUARD_END
+}
+
+// ------------------------------------------------------------------ fused with ReLU and max-pool
+
+tt_status batchnorm2d_relu_maxpool2d_forward(const tt_tensor* x, const tt_tensor* gamma, const tt_tensor* beta,
+                                             tt_tensor* running_mean, tt_tensor* running_var, int32_t training,
+                                             float momentum, float eps, int32_t kernel, int32_t stride,
+                                             tt_tensor** out, tt_tensor** out_indices, tt_tensor** out_saved_mean,
+                                             tt_tensor** out_saved_invstd) {
+    TT_GUARD_BEGIN
+    // BEGIN SOLUTION
+    // TODO: maxpool2d(batchnorm2d_relu(x)) without the batch norm's output as
+    //   a tensor: normalise one plane at a time into a small buffer and pool it
+    //   there, straight into out and out_indices.
+    // HINT: a correct first version may call batchnorm2d_relu_forward and then
+    //   maxpool2d_forward (and free the middle tensor); then fuse the loops.
+    const PoolArgs pool{kernel, stride, out_indices};
+    batchnorm_forward(__func__, x, gamma, beta, running_mean, running_var, training, momentum, eps, true, &pool,
+                      out, out_saved_mean, out_saved_invstd);
+    return TT_OK;
+    // END SOLUTION
+    TT_GUARD_END
+}
+
+tt_status batchnorm2d_relu_maxpool2d_backward(const tt_tensor* x, const tt_tensor* gamma,
+                                              const tt_tensor* saved_mean, const tt_tensor* saved_invstd,
+                                              const tt_tensor* indices, const tt_tensor* out, int32_t training,
+                                              int32_t kernel, int32_t stride, const tt_tensor* grad,
+                                              tt_tensor** out_grad_x, tt_tensor** out_grad_gamma,
+                                              tt_tensor** out_grad_beta) {
+    TT_GUARD_BEGIN
+    // BEGIN SOLUTION
+    // TODO: window w sends grad[w] to pixel indices[w] when out[w] > 0; then the
+    //   batch norm's backward of that sparse gradient: its sums are sums over
+    //   the windows, and d x = (-a - (x - mean)*b) everywhere plus k*grad[w]
+    //   at each window's pixel (k = gamma*invstd; a, b as batchnorm2d_backward).
+    // HINT: a correct first version builds that gradient as a tensor (zeros,
+    //   then += at the indices) and calls batchnorm2d_backward with it.
+    batchnorm_relu_maxpool_backward(__func__, x, gamma, saved_mean, saved_invstd, indices, out, training, kernel,
+                                    stride, grad, out_grad_x, out_grad_gamma, out_grad_beta);
     return TT_OK;
     // END SOLUTION
     TT_GUARD_END

@@ -34,14 +34,10 @@
 
 using sp::OwnedTensor;
 
-// The output size of a pooling window op, after checking the arguments.
-struct PoolGeom {
-    int64_t N, C, H, W, OH, OW, k, s;
-    int64_t planes() const { return N * C; }
-};
-
-static PoolGeom pool_geometry(const char* function, const tt_tensor* x, int32_t kernel,
-                              int32_t stride) {
+// The output size of a pooling window op, after checking the arguments
+// (PoolGeom is in spatial_internal.hpp: the fused op in batchnorm.cpp pools too).
+PoolGeom pool_geometry(const char* function, const tt_tensor* x, int32_t kernel,
+                       int32_t stride) {
     // BEGIN SOLUTION
     // TODO: check x (not NULL, 4-D), kernel >= 1, stride >= 1, and a kernel
     //   that fits the input; then fill PoolGeom.
@@ -206,7 +202,7 @@ static bool maxpool2x2_backward_sse(const float* gp, const float* ip, const Pool
 #endif
 
 // Max pooling of one plane (idx may be NULL: no indices wanted).
-static void maxpool_plane(const float* in, const PoolGeom& g, float* out, float* idx) {
+void maxpool_plane(const float* in, const PoolGeom& g, float* out, float* idx) {
 #if defined(__SSE2__)
     if (g.k == 2 && g.s == 2 && maxpool2x2_sse(in, g, out, idx)) return;
 #endif

@@ -153,6 +153,18 @@ inline void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, fl
 
 }  // namespace sp
 
+// The size of a pooling window op's output (pool.cpp checks the arguments
+// and fills it; batchnorm.cpp's fused op pools too).
+struct PoolGeom {
+    int64_t N, C, H, W, OH, OW, k, s;  // input [N, C, H, W], output planes OH x OW, kernel, stride
+    int64_t planes() const { return N * C; }
+};
+PoolGeom pool_geometry(const char* function, const tt_tensor* x, int32_t kernel, int32_t stride);
+// BEGIN SOLUTION: remove
+// Max pooling of one plane of g.H x g.W floats into g.OH x g.OW (pool.cpp).
+void maxpool_plane(const float* in, const PoolGeom& g, float* out, float* idx);
+// END SOLUTION
+
 // The table functions, one file each group (conv2d.cpp, pool.cpp,
 // batchnorm.cpp); module.cpp puts them in the table.
 tt_status conv2d_init(int64_t out_channels, int64_t in_channels, int64_t kh, int64_t kw,
@@ -187,3 +199,14 @@ tt_status batchnorm2d_relu_backward(const tt_tensor* x, const tt_tensor* gamma,
                                     const tt_tensor* out, int32_t training, const tt_tensor* grad,
                                     tt_tensor** out_grad_x, tt_tensor** out_grad_gamma,
                                     tt_tensor** out_grad_beta);
+tt_status batchnorm2d_relu_maxpool2d_forward(const tt_tensor* x, const tt_tensor* gamma, const tt_tensor* beta,
+                                             tt_tensor* running_mean, tt_tensor* running_var, int32_t training,
+                                             float momentum, float eps, int32_t kernel, int32_t stride,
+                                             tt_tensor** out, tt_tensor** out_indices, tt_tensor** out_saved_mean,
+                                             tt_tensor** out_saved_invstd);
+tt_status batchnorm2d_relu_maxpool2d_backward(const tt_tensor* x, const tt_tensor* gamma,
+                                              const tt_tensor* saved_mean, const tt_tensor* saved_invstd,
+                                              const tt_tensor* indices, const tt_tensor* out, int32_t training,
+                                              int32_t kernel, int32_t stride, const tt_tensor* grad,
+                                              tt_tensor** out_grad_x, tt_tensor** out_grad_gamma,
+                                              tt_tensor** out_grad_beta);

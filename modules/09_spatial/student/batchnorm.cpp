@@ -29,7 +29,9 @@
 // 30x30 planes is 230 KB, so the second pass over a channel reads from cache.
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <string>
+#include <utility>
 
 #include "spatial_internal.hpp"
 
@@ -99,5 +101,39 @@ tt_status batchnorm2d_relu_backward(const tt_tensor* x, const tt_tensor* gamma,
     // HINT: check out like grad (x's shape); mask dy in both passes, the sums
     //   and the d x loop.
     return TT_NOT_IMPLEMENTED_YET("check out like grad (x's shape); mask dy in both passes, the sums and the d x loop.");
+    TT_GUARD_END
+}
+
+// ------------------------------------------------------------------ fused with ReLU and max-pool
+
+tt_status batchnorm2d_relu_maxpool2d_forward(const tt_tensor* x, const tt_tensor* gamma, const tt_tensor* beta,
+                                             tt_tensor* running_mean, tt_tensor* running_var, int32_t training,
+                                             float momentum, float eps, int32_t kernel, int32_t stride,
+                                             tt_tensor** out, tt_tensor** out_indices, tt_tensor** out_saved_mean,
+                                             tt_tensor** out_saved_invstd) {
+    TT_GUARD_BEGIN
+    // TODO: maxpool2d(batchnorm2d_relu(x)) without the batch norm's output as
+    //   a tensor: normalise one plane at a time into a small buffer and pool it
+    //   there, straight into out and out_indices.
+    // HINT: a correct first version may call batchnorm2d_relu_forward and then
+    //   maxpool2d_forward (and free the middle tensor); then fuse the loops.
+    return TT_NOT_IMPLEMENTED_YET("a correct first version may call batchnorm2d_relu_forward and then maxpool2d_forward (and free the middle tensor); then fuse the loops.");
+    TT_GUARD_END
+}
+
+tt_status batchnorm2d_relu_maxpool2d_backward(const tt_tensor* x, const tt_tensor* gamma,
+                                              const tt_tensor* saved_mean, const tt_tensor* saved_invstd,
+                                              const tt_tensor* indices, const tt_tensor* out, int32_t training,
+                                              int32_t kernel, int32_t stride, const tt_tensor* grad,
+                                              tt_tensor** out_grad_x, tt_tensor** out_grad_gamma,
+                                              tt_tensor** out_grad_beta) {
+    TT_GUARD_BEGIN
+    // TODO: window w sends grad[w] to pixel indices[w] when out[w] > 0; then the
+    //   batch norm's backward of that sparse gradient: its sums are sums over
+    //   the windows, and d x = (-a - (x - mean)*b) everywhere plus k*grad[w]
+    //   at each window's pixel (k = gamma*invstd; a, b as batchnorm2d_backward).
+    // HINT: a correct first version builds that gradient as a tensor (zeros,
+    //   then += at the indices) and calls batchnorm2d_backward with it.
+    return TT_NOT_IMPLEMENTED_YET("a correct first version builds that gradient as a tensor (zeros, then += at the indices) and calls batchnorm2d_backward with it.");
     TT_GUARD_END
 }

@@ -37,6 +37,8 @@ static const tt_spatial_api k_api = {
     flatten,
     batchnorm2d_relu_forward,   // ABI 1.2
     batchnorm2d_relu_backward,  // ABI 1.2
+    batchnorm2d_relu_maxpool2d_forward,   // ABI 1.2
+    batchnorm2d_relu_maxpool2d_backward,  // ABI 1.2
 };
 
 TT_DEFINE_MODULE(tt_entry_09_spatial, "spatial", TT_SPATIAL_DEPS, tt_spatial_api, k_api)

@@ -36,14 +36,10 @@
 
 using sp::OwnedTensor;
 
-// The output size of a pooling window op, after checking the arguments.
-struct PoolGeom {
-    int64_t N, C, H, W, OH, OW, k, s;
-    int64_t planes() const { return N * C; }
-};
-
-static PoolGeom pool_geometry(const char* function, const tt_tensor* x, int32_t kernel,
-                              int32_t stride) {
+// The output size of a pooling window op, after checking the arguments
+// (PoolGeom is in spatial_internal.hpp: the fused op in batchnorm.cpp pools too).
+PoolGeom pool_geometry(const char* function, const tt_tensor* x, int32_t kernel,
+                       int32_t stride) {
     // TODO: check x (not NULL, 4-D), kernel >= 1, stride >= 1, and a kernel
     //   that fits the input; then fill PoolGeom.
     // HINT: OH = (H - kernel) / stride + 1; a kernel larger than H or W is

@@ -63,12 +63,14 @@ typedef struct tt_spatial_api {
     /* [N, d1, d2, ...] -> [N, d1*d2*...] */
     tt_status (*flatten)(const tt_tensor* x, tt_tensor** out);
 
-    /* ---- appended in ABI 1.2: batch norm fused with the ReLU after it ------
-     * A CNN block is Conv -> BatchNorm -> ReLU. Done apart, the ReLU reads and
-     * writes the whole activation once more in forward and once more in
-     * backward; fused, it costs nothing extra. The core uses these for a
-     * BatchNorm2d followed by a ReLU and falls back to the two separate ops
-     * when they return TT_NOT_IMPLEMENTED. */
+    /* ---- appended in ABI 1.2: batch norm fused with what follows it -------
+     * A CNN block is Conv -> BatchNorm -> ReLU (-> MaxPool). Done apart, each
+     * op writes a whole activation (megabytes) that the next one reads back,
+     * in forward and again in backward; fused, the ReLU costs nothing extra
+     * and the normalised activation before the pool is never stored. The
+     * core uses these for a BatchNorm2d followed by a ReLU (and a MaxPool2d)
+     * in a Sequential, and falls back to the separate ops when they return
+     * TT_NOT_IMPLEMENTED. */
 
     /* out = max(0, batchnorm2d(x)); the same arguments, checks, running
      * statistics update and saved tensors as batchnorm2d_forward. */
@@ -85,6 +87,31 @@ typedef struct tt_spatial_api {
                                            const tt_tensor* out, int32_t training,
                                            const tt_tensor* grad, tt_tensor** out_grad_x,
                                            tt_tensor** out_grad_gamma, tt_tensor** out_grad_beta);
+
+    /* out = maxpool2d(max(0, batchnorm2d(x)), kernel, stride): the whole
+     * Conv -> BatchNorm -> ReLU -> MaxPool tail in one op, the normalised
+     * activation never written as a tensor. out_indices as maxpool2d_forward
+     * (positions in x's planes); the running statistics and the saved tensors
+     * as batchnorm2d_forward. */
+    tt_status (*batchnorm2d_relu_maxpool2d_forward)(const tt_tensor* x, const tt_tensor* gamma,
+                                                    const tt_tensor* beta, tt_tensor* running_mean,
+                                                    tt_tensor* running_var, int32_t training,
+                                                    float momentum, float eps, int32_t kernel,
+                                                    int32_t stride, tt_tensor** out,
+                                                    tt_tensor** out_indices, tt_tensor** out_saved_mean,
+                                                    tt_tensor** out_saved_invstd);
+    /* Its gradients: window w's gradient goes to the pixel indices[w] names
+     * when out[w] > 0 (the ReLU let it through), then through the batch norm
+     * as in batchnorm2d_backward. `out` and `indices` are what the forward
+     * returned. */
+    tt_status (*batchnorm2d_relu_maxpool2d_backward)(const tt_tensor* x, const tt_tensor* gamma,
+                                                     const tt_tensor* saved_mean,
+                                                     const tt_tensor* saved_invstd,
+                                                     const tt_tensor* indices, const tt_tensor* out,
+                                                     int32_t training, int32_t kernel, int32_t stride,
+                                                     const tt_tensor* grad, tt_tensor** out_grad_x,
+                                                     tt_tensor** out_grad_gamma,
+                                                     tt_tensor** out_grad_beta);
 } tt_spatial_api;
 
 const tt_module_descriptor* tt_entry_09_spatial(void);
