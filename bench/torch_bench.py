@@ -168,6 +168,23 @@ def bench_ops(args):
                    lambda: aten.native_batch_norm_backward(g, x, gamma, rm, rv, mean, invstd, True, 1e-5,
                                                            [True, True, True]))
 
+            # The block batch norm -> ReLU -> 2x2 max-pool: three ATen calls each way.
+            def block_fwd():
+                y = aten.native_batch_norm(x, gamma, beta, rm, rv, True, 0.1, 1e-5)[0]
+                return aten.max_pool2d_with_indices(torch.relu(y), [2, 2], [2, 2])
+
+            z = torch.relu(aten.native_batch_norm(x, gamma, beta, rm, rv, True, 0.1, 1e-5)[0])
+            _, zidx = aten.max_pool2d_with_indices(z, [2, 2], [2, 2])
+
+            def block_bwd():
+                dz = aten.max_pool2d_with_indices_backward(gp, z, [2, 2], [2, 2], [0, 0], [1, 1], False, zidx)
+                dy = aten.threshold_backward(dz, z, 0)
+                return aten.native_batch_norm_backward(dy, x, gamma, rm, rv, mean, invstd, True, 1e-5,
+                                                       [True, True, True])
+
+            report(f"block{tag}_fwd", what + " bn+relu+pool", 0, block_fwd)
+            report(f"block{tag}_bwd", what + " bn+relu+pool", 0, block_bwd)
+
 
 def cpu_model():
     try:

@@ -394,6 +394,34 @@ void bench_ops(const Options& o) {
             Tensor::adopt(dg);
             Tensor::adopt(db);
         });
+        // The block batch norm -> ReLU -> 2x2 max-pool as the CIFAR net runs it:
+        // module 09's fused op (PyTorch: the three ATen calls).
+        tt_tensor *p0 = nullptr, *pi0 = nullptr, *pm0 = nullptr, *ps0 = nullptr;
+        check(sp.batchnorm2d_relu_maxpool2d_forward(x.raw(), gamma.raw(), beta.raw(), rm.raw(), rv.raw(), 1, 0.1f,
+                                                    1e-5f, 2, 2, &p0, &pi0, &pm0, &ps0),
+              "batchnorm2d_relu_maxpool2d_forward");
+        Tensor pooled = Tensor::adopt(p0), pidx = Tensor::adopt(pi0);
+        Tensor pmean = Tensor::adopt(pm0), pinvstd = Tensor::adopt(ps0);
+        report(std::string("block") + c.name + "_fwd", std::string(what) + " bn+relu+pool", 0, [&] {
+            tt_tensor *out = nullptr, *ind = nullptr, *m = nullptr, *s = nullptr;
+            check(sp.batchnorm2d_relu_maxpool2d_forward(x.raw(), gamma.raw(), beta.raw(), rm.raw(), rv.raw(), 1,
+                                                        0.1f, 1e-5f, 2, 2, &out, &ind, &m, &s),
+                  "batchnorm2d_relu_maxpool2d_forward");
+            Tensor::adopt(out);
+            Tensor::adopt(ind);
+            Tensor::adopt(m);
+            Tensor::adopt(s);
+        });
+        report(std::string("block") + c.name + "_bwd", std::string(what) + " bn+relu+pool", 0, [&] {
+            tt_tensor *dx = nullptr, *dg = nullptr, *db = nullptr;
+            check(sp.batchnorm2d_relu_maxpool2d_backward(x.raw(), gamma.raw(), pmean.raw(), pinvstd.raw(),
+                                                         pidx.raw(), pooled.raw(), 1, 2, 2, gp.raw(), &dx, &dg,
+                                                         &db),
+                  "batchnorm2d_relu_maxpool2d_backward");
+            Tensor::adopt(dx);
+            Tensor::adopt(dg);
+            Tensor::adopt(db);
+        });
     }
 }
 
