@@ -67,7 +67,7 @@ int main(int argc, char** argv) {
     bool no_shift = false;
     int hidden = 128;
     po::options_description opts("Options");
-    add_common_options(opts, common, 40, 32, 3e-3f, "0.003", 1, "milestone04-part1");
+    add_common_options(opts, common, 40, 32, 3e-3f, "0.003", 0, "milestone04-part1");
     opts.add_options()
         ("hidden", po::value(&hidden)->default_value(128), "hidden units of the MLP")
         ("no-shift", po::bool_switch(&no_shift), "train without random one-pixel shifts")
