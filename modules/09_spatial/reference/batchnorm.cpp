@@ -294,6 +294,29 @@ static void batchnorm_backward(const char* function, const tt_tensor* x, const t
     if (out_grad_beta != nullptr) *out_grad_beta = dbeta.release();
 }
 
+// Four windows of the fused backward at once: g where the window's output is
+// > 0 and its index is valid (else 0), the pixel each index names (0 for an
+// invalid index, whose g is 0 anyway), and how many indices were invalid.
+// Selects instead of branches: whether the ReLU cut a window is a coin toss
+// on real data, and four lanes of partial sums keep the additions from
+// waiting on each other.
+typedef int32_t i4 __attribute__((vector_size(16)));
+struct WindowLanes {
+    sp::f4 g;
+    i4 at;
+    int64_t invalid;
+};
+static inline WindowLanes window_lanes(const float* g, const float* ix, const float* o, int64_t HW) {
+    const sp::f4 zero = {}, fv = sp::load4(ix);
+    const i4 valid = (fv >= 0.0f) & (fv < static_cast<float>(HW));  // -1 or 0 per lane; 0 for NaN
+    const i4 keep = valid & (sp::load4(o) > zero);
+    WindowLanes l;
+    l.g = keep ? sp::load4(g) : zero;
+    l.at = __builtin_convertvector(valid ? fv : zero, i4);  // in range before converting
+    l.invalid = 4 + (valid[0] + valid[1] + valid[2] + valid[3]);  // each valid lane is -1
+    return l;
+}
+
 // The backward of out = maxpool(relu(batchnorm(x))). The gradient that
 // reaches the batch norm, dz, is sparse: window w sends grad[w] to the pixel
 // indices[w] names, if out[w] > 0 (else the ReLU cut it). So the sums over a
@@ -341,8 +364,16 @@ static void batchnorm_relu_maxpool_backward(const char* function, const tt_tenso
                 const int64_t plane = n * C + c;
                 const float *g = gd + plane * OHW, *ix = id + plane * OHW, *o = od + plane * OHW;
                 const float* xp = xd + plane * HW;
-                float a = 0.0f, b = 0.0f;
-                for (int64_t w = 0; w < OHW; ++w) {
+                sp::f4 a4 = {}, b4 = {};
+                int64_t w = 0;
+                for (; w + 4 <= OHW; w += 4) {  // four windows at a time, no branches
+                    const WindowLanes l = window_lanes(g + w, ix + w, o + w, HW);
+                    local_bad += l.invalid;
+                    const sp::f4 xv = {xp[l.at[0]], xp[l.at[1]], xp[l.at[2]], xp[l.at[3]]};
+                    a4 += l.g, b4 += l.g * (xv - mu);
+                }
+                float a = sp::lanes_sum(a4), b = sp::lanes_sum(b4);
+                for (; w < OHW; ++w) {
                     if (!(o[w] > 0.0f)) continue;  // the ReLU cut this window (or a NaN)
                     const float f = ix[w];
                     if (!(f >= 0.0f && f < static_cast<float>(HW))) {  // false for NaN too
@@ -374,7 +405,13 @@ static void batchnorm_relu_maxpool_backward(const char* function, const tt_tenso
                     std::memset(d, 0, sizeof(float) * HW);
                 }
                 const float *g = gd + plane * OHW, *ix = id + plane * OHW, *o = od + plane * OHW;
-                for (int64_t w = 0; w < OHW; ++w) {  // the sparse part, k*g at each window's pixel
+                int64_t w = 0;  // the sparse part, k*g at each window's pixel
+                for (; w + 4 <= OHW; w += 4) {
+                    const WindowLanes l = window_lanes(g + w, ix + w, o + w, HW);
+                    const sp::f4 kg = k * l.g;  // 0 in the lanes the ReLU cut: adding it changes nothing
+                    d[l.at[0]] += kg[0], d[l.at[1]] += kg[1], d[l.at[2]] += kg[2], d[l.at[3]] += kg[3];
+                }
+                for (; w < OHW; ++w) {
                     const float f = ix[w];
                     if (o[w] > 0.0f && f >= 0.0f && f < static_cast<float>(HW)) d[static_cast<int64_t>(f)] += k * g[w];
                 }
