@@ -13,6 +13,8 @@
 //             MaxPool2 Flatten Linear(128->10)
 //   mlp     the TinyDigits MLP 64-128-10 at batch 32: us per step
 //   ops     each spatial op of the CIFAR net alone (module 09's raw table)
+//   gemm    host->sgemm (OpenBLAS) on the matrix shapes these nets produce:
+//           GFLOP/s (with --threads 1: one core; else split over the pool)
 // Every figure is the median over R repeats taken after warm-up; each repeat
 // times several back-to-back steps. bench/torch_bench.py prints the same
 // metrics for PyTorch and bench/compare.sh runs both (docs/benchmarks.md).
@@ -59,11 +61,11 @@ struct Options {
 [[noreturn]] void usage(const char* msg) {
     if (msg) std::fprintf(stderr, "tt_bench: %s\n", msg);
     std::fprintf(stderr,
-                 "usage: tt_bench [--threads N] [--repeats R] [--impl SPEC] [--only cifar,digits,mlp,ops]\n"
+                 "usage: tt_bench [--threads N] [--repeats R] [--impl SPEC] [--only cifar,digits,mlp,ops,gemm]\n"
                  "  --threads N   threads of the core's pool, which also splits GEMMs (default 2)\n"
                  "  --repeats R   timed repeats per figure; the median is reported (default 9)\n"
                  "  --impl SPEC   module variants, as tito --impl (default reference)\n"
-                 "  --only LIST   comma-separated subset of: cifar, digits, mlp, ops\n"
+                 "  --only LIST   comma-separated subset of: cifar, digits, mlp, ops, gemm\n"
                  "  --op NAME     with ops: only the ops whose name contains NAME (conv2_bwd, bn, ...)\n"
                  "  --clock C     wall (default) or cpu: CPU time of the whole process (all its\n"
                  "                threads), a diagnostic that a busy machine disturbs less\n");
@@ -102,7 +104,8 @@ Options parse(int argc, char** argv) {
     if (o.threads < 1) usage("--threads must be >= 1");
     if (o.repeats < 1) usage("--repeats must be >= 1");
     for (const auto& w : o.only)
-        if (w != "cifar" && w != "digits" && w != "mlp" && w != "ops") usage(("unknown benchmark " + w).c_str());
+        if (w != "cifar" && w != "digits" && w != "mlp" && w != "ops" && w != "gemm")
+            usage(("unknown benchmark " + w).c_str());
     return o;
 }
 
@@ -290,6 +293,47 @@ void bench_mlp(const Options& o) {
     result("digits_mlp_step_us", step.median * 1e6, "us");
 }
 
+// ---------------------------------------------------------------- GEMM shapes
+
+// host->sgemm on the shapes the convolutions and linears of these nets
+// produce (row-major, C = op(A) op(B) + beta C), on warm data.
+void bench_gemm(const Options& o) {
+    std::printf("\nhost->sgemm on the nets' shapes (%d thread%s), median per call\n", o.threads,
+                o.threads == 1 ? "" : "s");
+    struct Shape3 {
+        const char* name;
+        const char* what;
+        int ta, tb;
+        int64_t m, n, k;
+    };
+    const Shape3 shapes[] = {
+        {"cifar_conv2_fwd", "W [64,288] x cols [288,169], one image", 0, 0, 64, 169, 288},
+        {"cifar_conv2_dw", "cols [288,169] x dY^T [169,64], one image", 0, 1, 288, 64, 169},
+        {"cifar_conv2_dcols", "W^T [288,64] x dY [64,169], one image", 1, 0, 288, 169, 64},
+        {"cifar_conv1_fwd", "W [32,27] x cols [27,900], one image", 0, 0, 32, 900, 27},
+        {"cifar_conv1_dw", "cols [27,900] x dY^T [900,32], one image", 0, 1, 27, 32, 900},
+        {"cifar_linear_fwd", "x [64,2304] x W [2304,256]", 0, 0, 64, 256, 2304},
+        {"digits_conv2_fwd", "W [32,144] x cols [144,512], the batch", 0, 0, 32, 512, 144},
+        {"digits_conv2_dw", "cols [144,512] x dY^T [512,32], the batch", 0, 1, 144, 32, 512},
+        {"digits_conv2_dcols", "W^T [144,32] x dY [32,512], the batch", 1, 0, 144, 512, 32},
+        {"square_512", "[512,512] x [512,512]", 0, 0, 512, 512, 512},
+    };
+    const tt_host& h = tt::runtime().host();
+    for (const Shape3& s : shapes) {
+        std::vector<float> a(static_cast<size_t>(s.m * s.k), 0.5f), b(static_cast<size_t>(s.k * s.n), 0.25f);
+        std::vector<float> c(static_cast<size_t>(s.m * s.n), 0.0f);
+        const int64_t lda = s.ta ? s.m : s.k, ldb = s.tb ? s.k : s.n;
+        auto call = [&] {
+            h.sgemm(s.ta, s.tb, s.m, s.n, s.k, 1.0f, a.data(), lda, b.data(), ldb, 0.0f, c.data(), s.n);
+        };
+        int inner = calls_for(0.02, call);
+        Timing t = measure(3, o.repeats, inner, call);
+        const double flops = 2.0 * static_cast<double>(s.m * s.n * s.k);
+        std::printf("  %-19s %-42s %8.1f us  %6.1f GFLOP/s\n", s.name, s.what, t.median * 1e6, flops / t.median / 1e9);
+        result(std::string("gemm_") + s.name + "_gflops", flops / t.median / 1e9, "GFLOP/s");
+    }
+}
+
 // ---------------------------------------------------------------- single ops
 
 void check(tt_status st, const char* fn) { tt::runtime().check(st, 9, fn); }
@@ -444,6 +488,7 @@ int main(int argc, char** argv) {
         if (o.wants("digits")) bench_digits(o);
         if (o.wants("mlp")) bench_mlp(o);
         if (o.wants("ops")) bench_ops(o);
+        if (o.wants("gemm")) bench_gemm(o);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "tt_bench: %s\n", e.what());
         return 1;
