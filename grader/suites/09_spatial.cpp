@@ -979,6 +979,19 @@ const PoolCase kPoolCases[] = {{{2, 3, 6, 10}, 2, 2},   // five windows a row
                                {{2, 2, 7, 7}, 3, 2},    // overlapping windows
                                {{3, 2, 5, 5}, 2, 2}};   // an uncovered last row and column
 
+// Random x, gamma and beta for a case (seed advanced past what they used).
+struct BlockInputs {
+    Tensor x, gamma, beta;
+};
+BlockInputs block_inputs(const PoolCase& pc, uint64_t* seed) {
+    const int64_t C = pc.shape[1], n = pc.shape[0] * pc.shape[1] * pc.shape[2] * pc.shape[3];
+    BlockInputs in;
+    in.x = Tensor::from(grade::random_values(static_cast<size_t>(n), (*seed)++, -2, 2), pc.shape);
+    in.gamma = Tensor::from(grade::random_values(static_cast<size_t>(C), (*seed)++, 0.5f, 1.5f), {C});
+    in.beta = Tensor::from(grade::random_values(static_cast<size_t>(C), (*seed)++, -0.5f, 0.5f), {C});
+    return in;
+}
+
 }  // namespace
 
 TEST_CASE("batch_norm2d_relu_max_pool2d forward is max_pool2d of batch_norm2d_relu", "[points:2]") {
@@ -988,9 +1001,7 @@ TEST_CASE("batch_norm2d_relu_max_pool2d forward is max_pool2d of batch_norm2d_re
             INFO("x " << tt::shape_str(pc.shape) << ", kernel " << pc.k << ", stride " << pc.s
                       << (training ? ", training" : ", eval"));
             const int64_t C = pc.shape[1];
-            Tensor x = Tensor::from(grade::random_values(static_cast<size_t>(pc.shape[0] * pc.shape[1] * pc.shape[2] * pc.shape[3]), seed++, -2, 2), pc.shape);
-            Tensor gamma = Tensor::from(grade::random_values(static_cast<size_t>(C), seed++, 0.5f, 1.5f), {C});
-            Tensor beta = Tensor::from(grade::random_values(static_cast<size_t>(C), seed++, -0.5f, 0.5f), {C});
+            auto [x, gamma, beta] = block_inputs(pc, &seed);
             Tensor rm1 = Tensor::from(grade::random_values(static_cast<size_t>(C), seed++), {C});
             Tensor rv1 = Tensor::from(grade::random_values(static_cast<size_t>(C), seed++, 0.5f, 2.0f), {C});
             Tensor rm2 = rm1.clone(), rv2 = rv1.clone();
@@ -1013,9 +1024,7 @@ TEST_CASE("batch_norm2d_relu_max_pool2d backward is the chain of max_pool2d's an
             INFO("x " << tt::shape_str(pc.shape) << ", kernel " << pc.k << ", stride " << pc.s
                       << (training ? ", training" : ", eval"));
             const int64_t C = pc.shape[1];
-            Tensor x = Tensor::from(grade::random_values(static_cast<size_t>(pc.shape[0] * pc.shape[1] * pc.shape[2] * pc.shape[3]), seed++, -2, 2), pc.shape);
-            Tensor gamma = Tensor::from(grade::random_values(static_cast<size_t>(C), seed++, 0.5f, 1.5f), {C});
-            Tensor beta = Tensor::from(grade::random_values(static_cast<size_t>(C), seed++, -0.5f, 0.5f), {C});
+            auto [x, gamma, beta] = block_inputs(pc, &seed);
             Tensor rm = Tensor::zeros({C}), rv = Tensor::ones({C});
             BnPoolOut f = bn_relu_pool_fwd(x, gamma, beta, rm, rv, training, pc.k, pc.s);
             Tensor g = Tensor::from(grade::random_values(static_cast<size_t>(f.out.numel()), seed++), f.out.shape());
