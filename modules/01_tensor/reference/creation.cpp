@@ -34,7 +34,6 @@ static void zero_floats(float* data, int64_t count) {
     });
 }
 
-
 // What create and empty share: check the shape, allocate the struct and the
 // floats, fill in shape/ndim/numel. The floats are left as they are.
 static tt_status allocate(const char* function, const int64_t* shape, int32_t ndim, tt_tensor** out) {

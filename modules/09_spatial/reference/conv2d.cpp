@@ -29,9 +29,12 @@
 //   d bias[o]         = sum over n, oh, ow of dY[n, o, oh, ow].
 //
 // How the work is organised (convolutions are most of a CNN's training time):
-//   - a big batch is processed in chunks of images, so the column matrix of a
-//     chunk stays in cache between im2col writing it and the GEMM reading it,
-//     instead of streaming the whole batch's columns through memory;
+//   - an image whose output plane has 64 positions or more is its own GEMM:
+//     prod [O, P] is then exactly out[n] (NCHW), so the GEMM writes the
+//     output directly and backward reads grad[n] in place as dY ("direct");
+//   - smaller planes (TinyDigits) are processed in chunks of images, so the
+//     column matrix of a chunk stays in cache between im2col writing it and
+//     the GEMM reading it, and the GEMM is big enough to be efficient;
 //   - "lanes" (the default): the images are dealt to one lane per thread,
 //     and each lane runs its chunks from start to end alone: im2col, GEMM and
 //     scatter of its own images with its own buffers. One parallel_for per
