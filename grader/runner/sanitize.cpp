@@ -129,15 +129,16 @@ std::optional<SanitizeBuild> build_sanitized(int module, const tt::ImplChoice& c
         }
     }
 
-    // Only what this grade needs: its grader, the load check, the libraries
-    // of module NN and its prerequisites (both variants where there are
-    // sources: --integrated compares with the isolated run).
+    // Only what this grade needs: its grader, the load check, the student
+    // libraries of module NN and its prerequisites, and the reference
+    // libraries of every module up to NN (a suite reaches earlier modules
+    // through the C++ API too: module 09's cases record on module 05's tape
+    // and call module 02's ReLU; --integrated compares with the isolated run).
     (void)choice;
     std::vector<std::string> targets = {"tt_grade_" + two_digits(module), "tt_load_check"};
-    for (int m = 1; m <= tt::kModuleCount; ++m) {
-        if (!(needed_modules & (1u << m))) continue;
+    for (int m = 1; m <= module && m <= tt::kModuleCount; ++m) {
         const tt::ModuleInfo& info = tt::module_info(m);
-        targets.push_back("tt_" + std::string(info.dir) + "_student");
+        if (needed_modules & (1u << m)) targets.push_back("tt_" + std::string(info.dir) + "_student");
         // Prebuilt reference libraries (a student release) have no target.
         if (fs::is_directory(fs::path(p.source_dir) / "modules" / info.dir / "reference"))
             targets.push_back("tt_" + std::string(info.dir) + "_reference");
