@@ -214,16 +214,20 @@ static void im2col(const float* x, const ConvGeom& g, int64_t n0, int64_t count,
                     for (int64_t w = 0; w < g.W; ++w) padded.get()[(h + g.pad) * Wp + g.pad + w] = plane[h * g.W + w];
                 src = padded.get();
             }
-            for (int64_t kh = 0; kh < g.KH; ++kh)
-                for (int64_t kw = 0; kw < g.KW; ++kw) {
-                    float* row = cols + ((c * g.KH + kh) * g.KW + kw) * ld + i * P;
-                    for (int64_t oh = 0; oh < g.OH; ++oh) {
-                        const float* __restrict s = src + (oh * g.stride + kh) * Wp + kw;
-                        float* __restrict d = row + oh * g.OW;
-                        if (g.stride == 1)
-                            copy_floats(d, s, g.OW);
+            // The sizes as locals: read through `g`, the compiler would have to
+            // reload them after every store into cols (it cannot rule out
+            // that cols overlaps g), and the rows here are only 4 to 30 floats.
+            const int64_t KH = g.KH, KW = g.KW, OH = g.OH, OW = g.OW, stride = g.stride;
+            for (int64_t kh = 0; kh < KH; ++kh)
+                for (int64_t kw = 0; kw < KW; ++kw) {
+                    float* row = cols + ((c * KH + kh) * KW + kw) * ld + i * P;
+                    for (int64_t oh = 0; oh < OH; ++oh) {
+                        const float* __restrict s = src + (oh * stride + kh) * Wp + kw;
+                        float* __restrict d = row + oh * OW;
+                        if (stride == 1)
+                            copy_floats(d, s, OW);
                         else
-                            for (int64_t ow = 0; ow < g.OW; ++ow) d[ow] = s[ow * g.stride];
+                            for (int64_t ow = 0; ow < OW; ++ow) d[ow] = s[ow * stride];
                     }
                 }
         }
@@ -255,16 +259,17 @@ static void col2im(const float* dcols, const ConvGeom& g, int64_t n0, int64_t co
             float* dst = plane;
             if (g.pad > 0) dst = padded.get();
             std::memset(dst, 0, sizeof(float) * Hp * Wp);
-            for (int64_t kh = 0; kh < g.KH; ++kh)
-                for (int64_t kw = 0; kw < g.KW; ++kw) {
-                    const float* row = dcols + ((c * g.KH + kh) * g.KW + kw) * ld + i * P;
-                    for (int64_t oh = 0; oh < g.OH; ++oh) {
-                        float* __restrict d = dst + (oh * g.stride + kh) * Wp + kw;
-                        const float* __restrict s = row + oh * g.OW;
-                        if (g.stride == 1)
-                            add_floats(d, s, g.OW);
+            const int64_t KH = g.KH, KW = g.KW, OH = g.OH, OW = g.OW, stride = g.stride;  // as in im2col
+            for (int64_t kh = 0; kh < KH; ++kh)
+                for (int64_t kw = 0; kw < KW; ++kw) {
+                    const float* row = dcols + ((c * KH + kh) * KW + kw) * ld + i * P;
+                    for (int64_t oh = 0; oh < OH; ++oh) {
+                        float* __restrict d = dst + (oh * stride + kh) * Wp + kw;
+                        const float* __restrict s = row + oh * OW;
+                        if (stride == 1)
+                            add_floats(d, s, OW);
                         else
-                            for (int64_t ow = 0; ow < g.OW; ++ow) d[ow * g.stride] += s[ow];
+                            for (int64_t ow = 0; ow < OW; ++ow) d[ow * stride] += s[ow];
                     }
                 }
             if (g.pad > 0)
