@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <regex>
 
+#include "tinytorch/progress.hpp"
+
 namespace tito {
 
 const std::string* XmlNode::attribute(const std::string& key) const {
@@ -13,24 +15,6 @@ const std::string* XmlNode::attribute(const std::string& key) const {
 }
 
 namespace {
-
-void append_utf8(std::string& out, unsigned long cp) {
-    if (cp < 0x80) {
-        out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-        out += static_cast<char>(0xC0 | (cp >> 6));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-        out += static_cast<char>(0xE0 | (cp >> 12));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x110000) {
-        out += static_cast<char>(0xF0 | (cp >> 18));
-        out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    }
-}
 
 std::string decode_entities(const std::string& s) {
     std::string out;
@@ -53,7 +37,7 @@ std::string decode_entities(const std::string& s) {
         else if (ent == "apos") out += '\'';
         else if (ent.size() > 1 && ent[0] == '#') {
             bool hex = ent[1] == 'x' || ent[1] == 'X';
-            append_utf8(out, std::strtoul(ent.c_str() + (hex ? 2 : 1), nullptr, hex ? 16 : 10));
+            tt::progress::append_utf8(out, std::strtoul(ent.c_str() + (hex ? 2 : 1), nullptr, hex ? 16 : 10));
         } else {
             out += s.substr(i, semi - i + 1);
         }

@@ -8,6 +8,17 @@ using namespace cli_test;
 namespace progress = tt::progress;
 using progress::Json;
 
+TEST_CASE("append_utf8 encodes 1 to 4 bytes and skips what is not a code point", "[progress][utf8]") {
+    // the bytes worked out from the UTF-8 table (RFC 3629)
+    std::string s;
+    progress::append_utf8(s, 0x41);      // A
+    progress::append_utf8(s, 0xE9);      // e acute: C3 A9
+    progress::append_utf8(s, 0x20AC);    // euro sign: E2 82 AC
+    progress::append_utf8(s, 0x1F600);   // grinning face: F0 9F 98 80
+    progress::append_utf8(s, 0x110000);  // beyond U+10FFFF: nothing
+    CHECK(s == "A\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80");
+}
+
 TEST_CASE("JSON: whitespace, escapes and unicode round-trip", "[progress][json]") {
     Json j = Json::parse(" \n\t{ \"a\" : [1, -2.5, 3e2, true, false, null] ,\r\n"
                          " \"s\": \"q\\\"b\\\\s\\/n\\nt\\tu\\u00e9\\ud83d\\ude00\" , \"o\": {} }  ");

@@ -36,6 +36,11 @@
 
 namespace tt::progress {
 
+// Append code point cp to out as UTF-8 (1 to 4 bytes); a value beyond
+// U+10FFFF is not a code point and appends nothing. The JSON reader and the
+// grader's XML reader decode their escapes with it.
+void append_utf8(std::string& out, unsigned long cp);
+
 // ---------------------------------------------------------------- JSON
 // A small JSON value with a reader and a writer (what the store and the
 // Gradescope results need; no external dependency). Objects keep key order.
