@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "common/temp_dir.hpp"
 #include "tinytorch/data.hpp"
 #include "tinytorch/nn.hpp"
 #include "tinytorch/optim.hpp"
@@ -24,6 +25,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using tt::Tensor;
+using tt_test::TempDir;
 
 // configure() may only run before the first module loads: once per process.
 void use_reference() {
@@ -33,20 +35,6 @@ void use_reference() {
     }();
     (void)once;
 }
-
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        char tmpl[] = "/tmp/tt_api_training_XXXXXX";
-        REQUIRE(mkdtemp(tmpl) != nullptr);
-        path = tmpl;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    std::string file(const std::string& name) const { return (path / name).string(); }
-};
 
 // Two Gaussian-ish blobs in 2-D, labels 0 / 1, from the global RNG.
 struct Blobs {
@@ -163,12 +151,12 @@ TEST_CASE("Optimizer state survives a checkpoint: the resumed run matches the un
     grad_step(oa, a, 1.0f);
     grad_step(oa, a, 2.0f);
     oa.set_lr(0.02f);
-    tt::save_checkpoint(dir.file("ck.bin"), tt::join({{"w", a}}, oa.state_dict()));
+    tt::save_checkpoint(dir.str("ck.bin"), tt::join({{"w", a}}, oa.state_dict()));
 
     Tensor b = Tensor::zeros({3}).set_requires_grad();
     auto ob = tt::Optimizer::adamw({b}, 0.05f);
     auto st = ob.state_dict();
-    tt::load_checkpoint(dir.file("ck.bin"), tt::join({{"w", b}}, st));
+    tt::load_checkpoint(dir.str("ck.bin"), tt::join({{"w", b}}, st));
     ob.load_state_dict(st);
     CHECK(b.to_vector() == a.to_vector());
     CHECK(ob.step_count() == 2);
@@ -409,12 +397,12 @@ TEST_CASE("model checkpoints through save_checkpoint / load_checkpoint; damage i
     use_reference();
     TempDir dir;
     auto a = mlp(), b = mlp();
-    tt::save_checkpoint(dir.file("m.ckpt"), a->state());
+    tt::save_checkpoint(dir.str("m.ckpt"), a->state());
     REQUIRE(snapshot(*a) != snapshot(*b));
-    tt::load_checkpoint(dir.file("m.ckpt"), b->state());
+    tt::load_checkpoint(dir.str("m.ckpt"), b->state());
     CHECK(snapshot(*a) == snapshot(*b));
     {
-        std::fstream f(dir.file("m.ckpt"), std::ios::in | std::ios::out | std::ios::binary);
+        std::fstream f(dir.str("m.ckpt"), std::ios::in | std::ios::out | std::ios::binary);
         f.seekg(40);
         const char byte = static_cast<char>(f.get() ^ 0x55);
         f.seekp(40);
@@ -423,7 +411,7 @@ TEST_CASE("model checkpoints through save_checkpoint / load_checkpoint; damage i
     auto c = mlp();
     auto before = snapshot(*c);
     try {
-        tt::load_checkpoint(dir.file("m.ckpt"), c->state());
+        tt::load_checkpoint(dir.str("m.ckpt"), c->state());
         FAIL("no error");
     } catch (const tt::Error& e) {
         CHECK(e.status() == TT_CORRUPT_DATA);

@@ -15,9 +15,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/temp_dir.hpp"
+
 namespace cli_test {
 
 namespace fs = std::filesystem;
+using tt_test::TempDir;
 
 inline std::string tito_cli() { return std::string(TT_TEST_BIN_DIR) + "/tito-cli"; }
 
@@ -35,21 +38,6 @@ inline void write_file(const fs::path& p, const std::string& text) {
 }
 
 // A fresh directory under the system temp dir, removed at scope exit.
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        std::string tmpl = (fs::temp_directory_path() / "tt-cli-test-XXXXXX").string();
-        REQUIRE(mkdtemp(tmpl.data()) != nullptr);
-        path = tmpl;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-};
-
 inline std::string shell_quote(const std::string& s) {
     std::string out = "'";
     for (char c : s) {

@@ -13,30 +13,18 @@
 #include <string>
 #include <vector>
 
+#include "common/temp_dir.hpp"
 #include "tinytorch/datasets.hpp"
 
 namespace fs = std::filesystem;
 using tt::data::DatasetError;
 using tt::data::ImageDataset;
 using Bytes = std::vector<uint8_t>;
+using tt_test::TempDir;
 
 namespace {
 
 // A fresh directory under the system temp dir, removed at scope exit.
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        std::random_device rd;
-        path = fs::temp_directory_path() / ("tt_datasets_test_" + std::to_string(rd()) + std::to_string(rd()));
-        fs::create_directories(path);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    std::string operator/(const std::string& name) const { return (path / name).string(); }
-};
-
 void write_raw(const std::string& path, const Bytes& data) {
     std::ofstream f(path, std::ios::binary);
     f.write(reinterpret_cast<const char*>(data.data()), static_cast<std::streamsize>(data.size()));
@@ -223,8 +211,8 @@ TEST_CASE("the shipped TinyDigits has 1000 train and 200 test images, balanced, 
 }
 
 TEST_CASE("a missing TinyDigits directory says where the files belong") {
-    TempDir tmp;
-    require_dataset_error([&] { tt::data::load_tinydigits(tmp / "nowhere", true); },
+    TempDir tmp("datasets");
+    require_dataset_error([&] { tt::data::load_tinydigits(tmp.str("nowhere"), true); },
                           {"TinyDigits", "nowhere", "datasets/tinydigits"});
     require_dataset_error([&] { tt::data::load_tinydigits(tmp.path.string(), false); },
                           {"test-images-idx3-ubyte.gz", tmp.path.string()});
@@ -233,18 +221,18 @@ TEST_CASE("a missing TinyDigits directory says where the files belong") {
 // ---------------------------------------------------------------- IDX
 
 TEST_CASE("IDX files are read gzip-compressed and raw, scaled by pixel_max") {
-    TempDir tmp;
+    TempDir tmp("datasets");
     Bytes pixels;
     for (int i = 0; i < 3 * 2 * 4; ++i) pixels.push_back(static_cast<uint8_t>(i * 10));
     Bytes images = idx_images(3, 2, 4, pixels);
     Bytes labels = idx_labels({2, 0, 9});
-    write_gz(tmp / "img.gz", images);
-    write_gz(tmp / "lbl.gz", labels);
-    write_raw(tmp / "img.raw", images);
-    write_raw(tmp / "lbl.raw", labels);
+    write_gz(tmp.str("img.gz"), images);
+    write_gz(tmp.str("lbl.gz"), labels);
+    write_raw(tmp.str("img.raw"), images);
+    write_raw(tmp.str("lbl.raw"), labels);
     for (auto [img, lbl] : {std::pair{"img.gz", "lbl.gz"}, std::pair{"img.raw", "lbl.raw"}, std::pair{"img.gz", "lbl.raw"}}) {
         INFO(img << " + " << lbl);
-        ImageDataset ds = tt::data::read_idx_images_labels(tmp / img, tmp / lbl, 255.0f);
+        ImageDataset ds = tt::data::read_idx_images_labels(tmp.str(img), tmp.str(lbl), 255.0f);
         REQUIRE(ds.count == 3);
         REQUIRE(ds.channels == 1);
         REQUIRE(ds.height == 2);
@@ -256,14 +244,14 @@ TEST_CASE("IDX files are read gzip-compressed and raw, scaled by pixel_max") {
 }
 
 TEST_CASE("MNIST and Fashion-MNIST loaders use the standard file names") {
-    TempDir tmp;
+    TempDir tmp("datasets");
     Bytes px(2 * 28 * 28, 255);
     px[0] = 0;
-    write_gz(tmp / "train-images-idx3-ubyte.gz", idx_images(2, 28, 28, px));
-    write_gz(tmp / "train-labels-idx1-ubyte.gz", idx_labels({7, 3}));
+    write_gz(tmp.str("train-images-idx3-ubyte.gz"), idx_images(2, 28, 28, px));
+    write_gz(tmp.str("train-labels-idx1-ubyte.gz"), idx_labels({7, 3}));
     // the test split uncompressed: accepted too
-    write_raw(tmp / "t10k-images-idx3-ubyte", idx_images(2, 28, 28, px));
-    write_raw(tmp / "t10k-labels-idx1-ubyte", idx_labels({1, 1}));
+    write_raw(tmp.str("t10k-images-idx3-ubyte"), idx_images(2, 28, 28, px));
+    write_raw(tmp.str("t10k-labels-idx1-ubyte"), idx_labels({1, 1}));
     ImageDataset tr = tt::data::load_fashion_mnist(tmp.path.string(), true);
     CHECK(tr.count == 2);
     CHECK(tr.height == 28);
@@ -277,7 +265,7 @@ TEST_CASE("MNIST and Fashion-MNIST loaders use the standard file names") {
     CHECK(te.labels == std::vector<float>{1, 1});
     CHECK(te.class_names.at(3) == "3");
 
-    TempDir empty;
+    TempDir empty("datasets");
     require_dataset_error([&] { tt::data::load_fashion_mnist(empty.path.string(), true); },
                           {"Fashion-MNIST", "train-images-idx3-ubyte.gz", "dataset-fashion-mnist"});
     require_dataset_error([&] { tt::data::load_mnist(empty.path.string(), false); },
@@ -295,79 +283,79 @@ TEST_CASE("Debian's Fashion-MNIST reads when installed", "[.system]") {
 }
 
 TEST_CASE("IDX errors: bad magic, truncated, over-long, label out of range, count mismatch, pixel range") {
-    TempDir tmp;
+    TempDir tmp("datasets");
     Bytes pixels(2 * 3 * 3, 5);
-    write_gz(tmp / "img.gz", idx_images(2, 3, 3, pixels));
-    write_gz(tmp / "lbl.gz", idx_labels({1, 2}));
-    REQUIRE(tt::data::read_idx_images_labels(tmp / "img.gz", tmp / "lbl.gz", 16.0f).count == 2);
+    write_gz(tmp.str("img.gz"), idx_images(2, 3, 3, pixels));
+    write_gz(tmp.str("lbl.gz"), idx_labels({1, 2}));
+    REQUIRE(tt::data::read_idx_images_labels(tmp.str("img.gz"), tmp.str("lbl.gz"), 16.0f).count == 2);
 
     SECTION("bad magic") {
         Bytes bad = idx_images(2, 3, 3, pixels);
         bad[3] = 0x04;  // 0x804
-        write_gz(tmp / "bad.gz", bad);
-        require_dataset_error([&] { tt::data::read_idx_images_labels(tmp / "bad.gz", tmp / "lbl.gz", 16.0f); },
+        write_gz(tmp.str("bad.gz"), bad);
+        require_dataset_error([&] { tt::data::read_idx_images_labels(tmp.str("bad.gz"), tmp.str("lbl.gz"), 16.0f); },
                               {"bad.gz", "magic", "0x00000804", "0x00000803"});
         // image and label paths swapped
-        require_dataset_error([&] { tt::data::read_idx_images_labels(tmp / "lbl.gz", tmp / "img.gz", 16.0f); },
+        require_dataset_error([&] { tt::data::read_idx_images_labels(tmp.str("lbl.gz"), tmp.str("img.gz"), 16.0f); },
                               {"magic", "swapped"});
         // compressed twice
         Bytes gz;
         {
-            write_gz(tmp / "once.gz", idx_images(2, 3, 3, pixels));
-            std::ifstream f(tmp / "once.gz", std::ios::binary);
+            write_gz(tmp.str("once.gz"), idx_images(2, 3, 3, pixels));
+            std::ifstream f(tmp.str("once.gz"), std::ios::binary);
             gz.assign(std::istreambuf_iterator<char>(f), {});
         }
-        write_gz(tmp / "twice.gz", gz);
-        require_dataset_error([&] { tt::data::read_idx_images_labels(tmp / "twice.gz", tmp / "lbl.gz", 16.0f); },
+        write_gz(tmp.str("twice.gz"), gz);
+        require_dataset_error([&] { tt::data::read_idx_images_labels(tmp.str("twice.gz"), tmp.str("lbl.gz"), 16.0f); },
                               {"compressed twice"});
     }
     SECTION("truncated data names expected and actual bytes") {
         Bytes cut = idx_images(2, 3, 3, pixels);
         cut.resize(cut.size() - 5);  // 16 + 18 = 34 expected, 29 present
-        write_raw(tmp / "cut.raw", cut);
-        require_dataset_error([&] { tt::data::read_idx_images_labels(tmp / "cut.raw", tmp / "lbl.gz", 16.0f); },
+        write_raw(tmp.str("cut.raw"), cut);
+        require_dataset_error([&] { tt::data::read_idx_images_labels(tmp.str("cut.raw"), tmp.str("lbl.gz"), 16.0f); },
                               {"cut.raw", "truncated", "expected 34", "got 29"});
-        write_raw(tmp / "hdr.raw", Bytes{0, 0, 8, 3, 0, 0});
-        require_dataset_error([&] { tt::data::read_idx_images_labels(tmp / "hdr.raw", tmp / "lbl.gz", 16.0f); },
+        write_raw(tmp.str("hdr.raw"), Bytes{0, 0, 8, 3, 0, 0});
+        require_dataset_error([&] { tt::data::read_idx_images_labels(tmp.str("hdr.raw"), tmp.str("lbl.gz"), 16.0f); },
                               {"truncated"});
-        write_gz(tmp / "cut.gz", cut);
-        require_dataset_error([&] { tt::data::read_idx_images_labels(tmp / "cut.gz", tmp / "lbl.gz", 16.0f); },
+        write_gz(tmp.str("cut.gz"), cut);
+        require_dataset_error([&] { tt::data::read_idx_images_labels(tmp.str("cut.gz"), tmp.str("lbl.gz"), 16.0f); },
                               {"expected 34", "got 29"});
     }
     SECTION("a gzip stream cut short is reported") {
-        std::ifstream f(tmp / "img.gz", std::ios::binary);
+        std::ifstream f(tmp.str("img.gz"), std::ios::binary);
         Bytes gz(std::istreambuf_iterator<char>(f), {});
         gz.resize(gz.size() - 12);  // drop part of the deflate data and the trailer
-        write_raw(tmp / "cutgz.gz", gz);
-        require_dataset_error([&] { tt::data::read_idx_images_labels(tmp / "cutgz.gz", tmp / "lbl.gz", 16.0f); },
+        write_raw(tmp.str("cutgz.gz"), gz);
+        require_dataset_error([&] { tt::data::read_idx_images_labels(tmp.str("cutgz.gz"), tmp.str("lbl.gz"), 16.0f); },
                               {"cutgz.gz"});
     }
     SECTION("over-long file") {
         Bytes longer = idx_labels({1, 2});
         longer.push_back(3);
-        write_raw(tmp / "long.raw", longer);
-        require_dataset_error([&] { tt::data::read_idx_images_labels(tmp / "img.gz", tmp / "long.raw", 16.0f); },
+        write_raw(tmp.str("long.raw"), longer);
+        require_dataset_error([&] { tt::data::read_idx_images_labels(tmp.str("img.gz"), tmp.str("long.raw"), 16.0f); },
                               {"long.raw", "longer", "expected 10", "got 11"});
     }
     SECTION("label out of range") {
-        write_gz(tmp / "lbl10.gz", idx_labels({1, 10}));
-        require_dataset_error([&] { tt::data::read_idx_images_labels(tmp / "img.gz", tmp / "lbl10.gz", 16.0f); },
+        write_gz(tmp.str("lbl10.gz"), idx_labels({1, 10}));
+        require_dataset_error([&] { tt::data::read_idx_images_labels(tmp.str("img.gz"), tmp.str("lbl10.gz"), 16.0f); },
                               {"lbl10.gz", "label 10", "index 1", "0..9"});
     }
     SECTION("image and label counts differ") {
-        write_gz(tmp / "lbl3.gz", idx_labels({1, 2, 3}));
-        require_dataset_error([&] { tt::data::read_idx_images_labels(tmp / "img.gz", tmp / "lbl3.gz", 16.0f); },
+        write_gz(tmp.str("lbl3.gz"), idx_labels({1, 2, 3}));
+        require_dataset_error([&] { tt::data::read_idx_images_labels(tmp.str("img.gz"), tmp.str("lbl3.gz"), 16.0f); },
                               {"2 images", "3 labels"});
     }
     SECTION("pixel above pixel_max") {
         Bytes hot = pixels;
         hot[4] = 17;
-        write_gz(tmp / "hot.gz", idx_images(2, 3, 3, hot));
-        require_dataset_error([&] { tt::data::read_idx_images_labels(tmp / "hot.gz", tmp / "lbl.gz", 16.0f); },
+        write_gz(tmp.str("hot.gz"), idx_images(2, 3, 3, hot));
+        require_dataset_error([&] { tt::data::read_idx_images_labels(tmp.str("hot.gz"), tmp.str("lbl.gz"), 16.0f); },
                               {"pixel value 17", "16"});
     }
     SECTION("missing file") {
-        require_dataset_error([&] { tt::data::read_idx_images_labels(tmp / "none.gz", tmp / "lbl.gz", 16.0f); },
+        require_dataset_error([&] { tt::data::read_idx_images_labels(tmp.str("none.gz"), tmp.str("lbl.gz"), 16.0f); },
                               {"none.gz", "not found"});
     }
 }
@@ -375,7 +363,7 @@ TEST_CASE("IDX errors: bad magic, truncated, over-long, label out of range, coun
 // ---------------------------------------------------------------- CIFAR-10
 
 TEST_CASE("CIFAR-10 batches read from cifar-10-batches-bin/ or its parent") {
-    TempDir tmp;
+    TempDir tmp("datasets");
     fs::path dir = tmp.path / "cifar-10-batches-bin";
     write_cifar_dir(dir);
     check_cifar_train(tt::data::load_cifar10(dir.string(), true));
@@ -387,7 +375,7 @@ TEST_CASE("CIFAR-10 batches read from cifar-10-batches-bin/ or its parent") {
 }
 
 TEST_CASE("CIFAR-10 reads straight from a .tar.gz, with other entries around") {
-    TempDir tmp;
+    TempDir tmp("datasets");
     std::vector<TarEntry> entries = {{"cifar-10-batches-bin/", {}, '5'},
                                      {"cifar-10-batches-bin/data_batch_4.bin", cifar_batch(5, 4)},
                                      {"cifar-10-batches-bin/readme.html", Bytes(700, 'x')},
@@ -397,19 +385,19 @@ TEST_CASE("CIFAR-10 reads straight from a .tar.gz, with other entries around") {
                                      {"cifar-10-batches-bin/data_batch_2.bin", cifar_batch(3, 2)},
                                      {"cifar-10-batches-bin/data_batch_5.bin", cifar_batch(6, 5)},
                                      {"cifar-10-batches-bin/data_batch_1.bin", cifar_batch(2, 1)}};
-    write_gz(tmp / "cifar-10-binary.tar.gz", make_tar(entries));
-    check_cifar_train(tt::data::load_cifar10(tmp / "cifar-10-binary.tar.gz", true));
-    check_cifar_test(tt::data::load_cifar10(tmp / "cifar-10-binary.tar.gz", false));
+    write_gz(tmp.str("cifar-10-binary.tar.gz"), make_tar(entries));
+    check_cifar_train(tt::data::load_cifar10(tmp.str("cifar-10-binary.tar.gz"), true));
+    check_cifar_test(tt::data::load_cifar10(tmp.str("cifar-10-binary.tar.gz"), false));
     // a directory holding the .tar.gz
     check_cifar_test(tt::data::load_cifar10(tmp.path.string(), false));
     // an uncompressed tar also works (zlib passes it through)
-    write_raw(tmp / "plain.tar", make_tar(entries));
-    check_cifar_test(tt::data::load_cifar10(tmp / "plain.tar", false));
+    write_raw(tmp.str("plain.tar"), make_tar(entries));
+    check_cifar_test(tt::data::load_cifar10(tmp.str("plain.tar"), false));
 }
 
 TEST_CASE("CIFAR-10 errors: missing path with the URL, incomplete, truncated, bad label, not a tar") {
-    TempDir tmp;
-    require_dataset_error([&] { tt::data::load_cifar10(tmp / "nothing-here", true); },
+    TempDir tmp("datasets");
+    require_dataset_error([&] { tt::data::load_cifar10(tmp.str("nothing-here"), true); },
                           {"nothing-here", "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz", "--data"});
     require_dataset_error([&] { tt::data::load_cifar10("", true); }, {tt::data::kCifar10Url});
     // a directory without CIFAR
@@ -437,40 +425,40 @@ TEST_CASE("CIFAR-10 errors: missing path with the URL, incomplete, truncated, ba
         require_dataset_error([&] { tt::data::load_cifar10(dir.string(), false); }, {"label 12", "record 1"});
     }
     SECTION("an archive without the wanted batch") {
-        write_gz(tmp / "partial.tar.gz", make_tar({{"cifar-10-batches-py/test_batch", cifar_batch(1, 1)}}));
-        require_dataset_error([&] { tt::data::load_cifar10(tmp / "partial.tar.gz", false); },
+        write_gz(tmp.str("partial.tar.gz"), make_tar({{"cifar-10-batches-py/test_batch", cifar_batch(1, 1)}}));
+        require_dataset_error([&] { tt::data::load_cifar10(tmp.str("partial.tar.gz"), false); },
                               {"test_batch.bin", "binary version"});
     }
     SECTION("an archive cut short") {
         Bytes tar = make_tar({{"cifar-10-batches-bin/test_batch.bin", cifar_batch(3, 50)}});
         tar.resize(512 + 4000);
-        write_gz(tmp / "cut.tar.gz", tar);
-        require_dataset_error([&] { tt::data::load_cifar10(tmp / "cut.tar.gz", false); }, {"truncated"});
+        write_gz(tmp.str("cut.tar.gz"), tar);
+        require_dataset_error([&] { tt::data::load_cifar10(tmp.str("cut.tar.gz"), false); }, {"truncated"});
     }
     SECTION("a file that is not a tar") {
-        write_gz(tmp / "junk.tar.gz", Bytes(2000, 'j'));
-        require_dataset_error([&] { tt::data::load_cifar10(tmp / "junk.tar.gz", false); }, {"not a tar"});
+        write_gz(tmp.str("junk.tar.gz"), Bytes(2000, 'j'));
+        require_dataset_error([&] { tt::data::load_cifar10(tmp.str("junk.tar.gz"), false); }, {"not a tar"});
     }
 }
 
 TEST_CASE("find_cifar10: an explicit path, then TINYTORCH_DATA, then <repo>/datasets/cifar10") {
-    TempDir tmp;
+    TempDir tmp("datasets");
     // explicit: returned when it exists, never replaced by another candidate
     CHECK(tt::data::find_cifar10(tmp.path.string()) == tmp.path.string());
-    CHECK(tt::data::find_cifar10(tmp / "missing").empty());
-    CHECK(tt::data::cifar10_candidates(tmp / "x") == std::vector<std::string>{tmp / "x"});
+    CHECK(tt::data::find_cifar10(tmp.str("missing")).empty());
+    CHECK(tt::data::cifar10_candidates(tmp.str("x")) == std::vector<std::string>{tmp.str("x")});
 
     const char* old = std::getenv("TINYTORCH_DATA");
     std::string saved = old ? old : "";
     setenv("TINYTORCH_DATA", tmp.path.c_str(), 1);
     auto cands = tt::data::cifar10_candidates("");
     REQUIRE(cands.size() == 3);
-    CHECK(cands[0] == tmp / "cifar10");
+    CHECK(cands[0] == tmp.str("cifar10"));
     CHECK(cands[1] == tmp.path.string());
     CHECK(cands[2] == std::string(TT_TEST_SOURCE_DIR) + "/datasets/cifar10");
     // TINYTORCH_DATA/cifar10 holding the extracted batches is found
     write_cifar_dir(tmp.path / "cifar10" / "cifar-10-batches-bin");
-    CHECK(tt::data::find_cifar10("") == tmp / "cifar10");
+    CHECK(tt::data::find_cifar10("") == tmp.str("cifar10"));
     check_cifar_test(tt::data::load_cifar10(tt::data::find_cifar10(""), false));
     if (old) setenv("TINYTORCH_DATA", saved.c_str(), 1);
     else unsetenv("TINYTORCH_DATA");

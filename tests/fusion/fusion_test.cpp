@@ -6,7 +6,6 @@
 // TT_NOT_IMPLEMENTED (tests/fusion/fixtures), the other modules from the
 // reference libraries, all copied into one library directory.
 #include <catch2/catch.hpp>
-#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -14,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "common/temp_dir.hpp"
 #include "tinytorch/nn.hpp"
 #include "tinytorch/runtime.hpp"
 #include "tinytorch/tensor.hpp"
@@ -29,16 +29,9 @@ namespace {
 void use_fixture_stack() {
     static bool done = false;
     if (done) return;
-    struct TempDir {  // removed at exit (a loaded library's file may go: Linux keeps the mapping)
-        fs::path path = fs::temp_directory_path() / ("tt-fusion-" + std::to_string(::getpid()));
-        ~TempDir() {
-            std::error_code ec;
-            fs::remove_all(path, ec);
-        }
-    };
-    static TempDir tmp;
+    // Removed at exit (a loaded library's file may go: Linux keeps the mapping).
+    static tt_test::TempDir tmp("fusion");
     const fs::path& dir = tmp.path;
-    fs::create_directories(dir);
     for (auto& e : fs::directory_iterator(TT_TEST_LIB_DIR)) {
         std::string name = e.path().filename().string();
         if (name.find("_reference.so") != std::string::npos)

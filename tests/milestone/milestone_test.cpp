@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 
 #include "common/subprocess.hpp"
+#include "common/temp_dir.hpp"
 
 #include <cstdio>
 #include <filesystem>
@@ -22,20 +23,10 @@ namespace fs = std::filesystem;
 namespace {
 
 using Run = tt_test::RunResult;
+using tt_test::TempDir;
 Run run(const std::string& cmd) { return tt_test::run_command(cmd); }
 
 std::string bin(const std::string& name) { return std::string(TT_TEST_BIN_DIR) + "/" + name; }
-
-struct TempDir {
-    fs::path path;
-    explicit TempDir(const std::string& tag) {
-        path = fs::temp_directory_path() / ("tt_milestone_" + tag + "_" + std::to_string(::getpid()));
-        fs::remove_all(path);
-        fs::create_directories(path);
-    }
-    ~TempDir() { fs::remove_all(path); }
-    std::string str(const std::string& sub = "") const { return (path / sub).string(); }
-};
 
 // A library directory whose student libraries are the completed stack and
 // whose reference libraries are the real ones.
@@ -67,7 +58,7 @@ double accuracy_after(const std::string& out, const std::string& row) {
 }  // namespace
 
 TEST_CASE("the milestone is locked on the stubs, through tito and when run directly", "[milestone]") {
-    TempDir tmp("locked");
+    TempDir tmp("milestone-locked");
     std::string env = "TITO_PROGRESS='" + tmp.str("progress.json") + "' TITO_IMPL=student ";
     Run r = run(env + bin("tito-cli") + " milestone run 04");
     INFO(r.out);
@@ -86,7 +77,7 @@ TEST_CASE("a complete student stack unlocks the milestone, and a rebuilt library
         WARN("no e2e-lib (reference sources not built, a student release): skipped");
         return;
     }
-    TempDir tmp("unlock");
+    TempDir tmp("milestone-unlock");
     make_complete_stack(tmp.str("lib"));
     std::string env = "TITO_LIB_DIR='" + tmp.str("lib") + "' TITO_PROGRESS='" + tmp.str("progress.json") + "' ";
     Run grade = run(env + bin("tito-cli") + " grade 09 --integrated");
@@ -108,7 +99,7 @@ TEST_CASE("a complete student stack unlocks the milestone, and a rebuilt library
 
 TEST_CASE("part 1 on the reference: a short run passes 90% clean test accuracy and writes its files",
           "[milestone]") {
-    TempDir tmp("part1");
+    TempDir tmp("milestone-part1");
     Run r = run(bin("milestone_04_part1") + " --reference --epochs 15 --out '" + tmp.str() + "'");
     INFO(r.out);
     REQUIRE(r.code == 0);
@@ -150,7 +141,7 @@ void write_cifar_batch(const std::string& path, int records, unsigned seed) {
 }  // namespace
 
 TEST_CASE("part 2 learns on generated CIFAR-format files", "[milestone]") {
-    TempDir tmp("part2");
+    TempDir tmp("milestone-part2");
     fs::create_directories(tmp.path / "cifar-10-batches-bin");
     for (int b = 1; b <= 5; ++b)
         write_cifar_batch(tmp.str("cifar-10-batches-bin/data_batch_" + std::to_string(b) + ".bin"), 100, b);
@@ -167,7 +158,7 @@ TEST_CASE("part 2 learns on generated CIFAR-format files", "[milestone]") {
 }
 
 TEST_CASE("part 2 without CIFAR-10 says where to get it and exits 6", "[milestone]") {
-    TempDir tmp("nodata");
+    TempDir tmp("milestone-nodata");
     Run r = run("TINYTORCH_DATA='" + tmp.str() + "' " + bin("milestone_04_part2") + " --reference --data '" +
                 tmp.str("missing") + "'");
     INFO(r.out);
@@ -182,7 +173,7 @@ TEST_CASE("bad options are usage errors", "[milestone]") {
 }
 
 TEST_CASE("--resume continues from the checkpoint after the epochs it holds", "[milestone]") {
-    TempDir tmp("resume");
+    TempDir tmp("milestone-resume");
     Run first = run(bin("milestone_04_part1") + " --reference --epochs 2 --out '" + tmp.str() + "'");
     INFO(first.out);
     REQUIRE(first.code == 0);
@@ -196,7 +187,7 @@ TEST_CASE("--resume continues from the checkpoint after the epochs it holds", "[
 }
 
 TEST_CASE("a corrupt checkpoint is a clear error, not a crash", "[milestone]") {
-    TempDir tmp("corrupt");
+    TempDir tmp("milestone-corrupt");
     Run first = run(bin("milestone_04_part1") + " --reference --epochs 1 -q --out '" + tmp.str() + "'");
     REQUIRE(first.code == 0);
     {
