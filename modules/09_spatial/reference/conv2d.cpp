@@ -31,22 +31,21 @@
 // How the work is organised (convolutions are most of a CNN's training time):
 //   - an image whose output plane has 64 positions or more is its own GEMM:
 //     prod [O, P] is then exactly out[n] (NCHW), so the GEMM writes the
-//     output directly and backward reads grad[n] in place as dY ("direct");
+//     output in place and backward reads grad[n] in place as dY;
 //   - smaller planes (TinyDigits) are processed in chunks of images, so the
 //     column matrix of a chunk stays in cache between im2col writing it and
 //     the GEMM reading it, and the GEMM is big enough to be efficient;
-//   - "lanes" (the default): the images are dealt to one lane per thread,
-//     and each lane runs its chunks from start to end alone: im2col, GEMM and
-//     scatter of its own images with its own buffers. One parallel_for per
-//     layer instead of several per chunk, and every buffer stays in one
-//     core's cache. This relies on the core's host->sgemm running on the
-//     calling thread alone when it is called from inside a parallel_for body;
-//   - with TT_CONV_LANES=0 (kept for comparisons, and used anyway when the
-//     batch is too small to share) the chunks run one after the other and
-//     each step is spread over the threads instead: im2col, col2im and the
-//     scatter into out with host->parallel_for (each task owns whole planes,
-//     so no two threads ever write the same float), and the GEMM, called from
-//     the top level, is split over the pool by the core.
+//   - "lanes": the images are dealt to one lane per thread, and each lane
+//     runs its chunks from start to end alone: im2col, GEMM and scatter of
+//     its own images with its own buffers. One parallel_for per layer
+//     instead of several per chunk, and every buffer stays in one core's
+//     cache. This relies on the core's host->sgemm running on the calling
+//     thread alone when it is called from inside a parallel_for body;
+//   - a batch too small to share is one lane on the calling thread: there
+//     each step is spread over the threads instead (im2col, col2im and the
+//     scatter into out with host->parallel_for, each task owning whole
+//     planes, so no two threads ever write the same float; the GEMM split
+//     over the pool by the core).
 // The columns are rebuilt in backward rather than kept from forward: the ABI
 // passes only x, weight and grad to the backward rule.
 #include <algorithm>
@@ -117,46 +116,30 @@ static ConvGeom conv_geometry(const char* function, const tt_tensor* x, const tt
 
 // BEGIN SOLUTION: remove
 // How a batch is split: `lanes` parallel lanes, lane l taking images
-// [l*N/lanes, (l+1)*N/lanes), each `chunk` images at a time. The chunk holds
-// about 256K floats (1 MiB) of columns: enough for an efficient GEMM, small
-// enough to stay in cache.
-// `direct`: one image at a time (chunk 1). Then the GEMM's [O, P] result IS
-// that image's output plane stack out[n] (and grad[n] is already dY), so the
-// copy between the GEMM's layout and NCHW disappears. Worth it when a plane
-// has enough positions (P) for the GEMM alone to be efficient.
+// [l*N/lanes, (l+1)*N/lanes), each `chunk` images at a time. A chunk of small
+// planes holds about 256K floats (1 MiB) of columns: enough for an efficient
+// GEMM, small enough to stay in cache. A plane of 64 positions or more is a
+// big enough GEMM alone, so its chunk is one image: then the GEMM's [O, P]
+// result IS that image's output out[n] (and grad[n] is already dY), and the
+// copies between the GEMM's layout and NCHW disappear (in_place()).
 struct Plan {
     int64_t lanes, chunk;
-    bool direct;
+    bool in_place() const { return chunk == 1; }
     int64_t first(int64_t lane, int64_t N) const { return lane * N / lanes; }
 };
 
 static Plan plan_for(const ConvGeom& g) {
-    static const int64_t budget = [] {
-        const char* e = std::getenv("TT_CONV_CHUNK_FLOATS");  // for tuning experiments
-        return e != nullptr && std::atoll(e) > 0 ? std::atoll(e) : int64_t(1) << 18;
-    }();
-    static const bool lanes_mode = [] {  // on unless TT_CONV_LANES=0 (for comparisons)
-        const char* e = std::getenv("TT_CONV_LANES");
-        return e == nullptr || std::atoi(e) != 0;
-    }();
-    static const bool direct_mode = [] {  // on unless TT_CONV_DIRECT=0 (for comparisons)
-        const char* e = std::getenv("TT_CONV_DIRECT");
-        return e == nullptr || std::atoi(e) != 0;
-    }();
+    const int64_t budget = int64_t(1) << 18;  // floats of columns per chunk
     const int64_t N = std::max<int64_t>(1, g.N);
     const int64_t per_image = std::max<int64_t>(1, g.K() * g.P());
-    const bool direct = direct_mode && g.P() >= 64;
-    int64_t chunk = direct ? 1 : std::min(N, std::max<int64_t>(1, budget / per_image));
-    int64_t lanes = 1;
-    if (lanes_mode) {
-        // one lane per thread, as long as each gets 16K floats of columns or
-        // more (less is not worth starting a thread for)
-        const int64_t threads = std::max<int32_t>(1, ttm::host()->num_threads());
-        const int64_t min_lane_work = int64_t(1) << 14;
-        lanes = std::clamp<int64_t>(N * per_image / min_lane_work, 1, std::min(threads, N));
-        if (lanes > 1) chunk = std::min(chunk, (N + lanes - 1) / lanes);
-    }
-    return {lanes, chunk, direct};
+    int64_t chunk = g.P() >= 64 ? 1 : std::min(N, std::max<int64_t>(1, budget / per_image));
+    // One lane per thread, as long as each gets 16K floats of columns or more
+    // (less is not worth starting a thread for).
+    const int64_t threads = std::max<int32_t>(1, ttm::host()->num_threads());
+    const int64_t min_lane_work = int64_t(1) << 14;
+    const int64_t lanes = std::clamp<int64_t>(N * per_image / min_lane_work, 1, std::min(threads, N));
+    if (lanes > 1) chunk = std::min(chunk, (N + lanes - 1) / lanes);
+    return {lanes, chunk};
 }
 
 // END SOLUTION
@@ -339,13 +322,13 @@ tt_status conv2d_forward(const tt_tensor* x, const tt_tensor* weight, const tt_t
     const float* bd = bias != nullptr ? bias->data : nullptr;
     float* yd = y->data;
     sp::parallel(plan.lanes, 1, [&](int64_t lane_begin, int64_t lane_end) {
-        sp::Scratch cols(K * plan.chunk * P), prod(plan.direct ? 1 : g.O * plan.chunk * P);
+        sp::Scratch cols(K * plan.chunk * P), prod(plan.in_place() ? 1 : g.O * plan.chunk * P);
         for (int64_t lane = lane_begin; lane < lane_end; ++lane) {
             const int64_t stop = plan.first(lane + 1, g.N);
             for (int64_t n0 = plan.first(lane, g.N); n0 < stop; n0 += plan.chunk) {
                 const int64_t count = std::min(plan.chunk, stop - n0), ld = count * P;
                 im2col(x->data, g, n0, count, cols.get());
-                if (plan.direct) {
+                if (plan.in_place()) {
                     // out[n0] [O, P] = bias (on every row) + weight [O, K] x cols [K, P],
                     // the GEMM adding onto the bias rows in place (beta = 1)
                     float* yn = yd + n0 * g.O * P;
@@ -410,10 +393,10 @@ tt_status conv2d_backward(const tt_tensor* x, const tt_tensor* weight, const tt_
     const float* dy = grad->data;
 
     // d bias[o] = sum over n, p of grad[n, o, p]. When the lanes below read
-    // grad image by image anyway (direct), each lane sums its own images while
+    // grad image by image anyway (in_place), each lane sums its own images while
     // they are in cache; otherwise here, one task per channel.
     const Plan plan = plan_for(g);
-    const bool bias_in_lanes = gb && (gx || gw) && plan.direct;
+    const bool bias_in_lanes = gb && (gx || gw) && plan.in_place();
     if (gb && !bias_in_lanes) {
         float* db = gb->data;
         sp::parallel_work(g.O, g.N * P, [&](int64_t begin, int64_t end) {
@@ -439,7 +422,7 @@ tt_status conv2d_backward(const tt_tensor* x, const tt_tensor* weight, const tt_
     sp::Scratch gwt(gw ? plan.lanes * K * g.O : 1);
     std::vector<double> db_lanes(bias_in_lanes ? plan.lanes * g.O : 0, 0.0);
     sp::parallel(plan.lanes, 1, [&](int64_t lane_begin, int64_t lane_end) {
-        sp::Scratch cols(K * plan.chunk * P), dyc(plan.direct ? 1 : g.O * plan.chunk * P);
+        sp::Scratch cols(K * plan.chunk * P), dyc(plan.in_place() ? 1 : g.O * plan.chunk * P);
         for (int64_t lane = lane_begin; lane < lane_end; ++lane) {
             float* gw_lane = gwt.get() + lane * K * g.O;
             const int64_t start = plan.first(lane, g.N), stop = plan.first(lane + 1, g.N);
@@ -447,11 +430,11 @@ tt_status conv2d_backward(const tt_tensor* x, const tt_tensor* weight, const tt_
             for (int64_t n0 = start; n0 < stop; n0 += plan.chunk) {
                 const int64_t count = std::min(plan.chunk, stop - n0), ld = count * P;
                 // dY [O, count*P]: dY[o, i*P + p] = grad[n0+i, o, p]. One image
-                // (direct) is already laid out that way in grad: no copy.
+                // (in_place) is already laid out that way in grad: no copy.
                 const float* dyd = dy + n0 * g.O * P;
                 if (bias_in_lanes)
                     for (int64_t o = 0; o < g.O; ++o) db_lanes[lane * g.O + o] += sp::sum(dyd + o * P, P);
-                if (!plan.direct) {
+                if (!plan.in_place()) {
                     float* gathered = dyc.get();
                     sp::parallel_work(count * g.O, P, [&](int64_t begin, int64_t end) {
                         for (int64_t task = begin; task < end; ++task) {

@@ -33,22 +33,21 @@
 // How the work is organised (convolutions are most of a CNN's training time):
 //   - an image whose output plane has 64 positions or more is its own GEMM:
 //     prod [O, P] is then exactly out[n] (NCHW), so the GEMM writes the
-//     output directly and backward reads grad[n] in place as dY ("direct");
+//     output in place and backward reads grad[n] in place as dY;
 //   - smaller planes (TinyDigits) are processed in chunks of images, so the
 //     column matrix of a chunk stays in cache between im2col writing it and
 //     the GEMM reading it, and the GEMM is big enough to be efficient;
-//   - "lanes" (the default): the images are dealt to one lane per thread,
-//     and each lane runs its chunks from start to end alone: im2col, GEMM and
-//     scatter of its own images with its own buffers. One parallel_for per
-//     layer instead of several per chunk, and every buffer stays in one
-//     core's cache. This relies on the core's host->sgemm running on the
-//     calling thread alone when it is called from inside a parallel_for body;
-//   - with TT_CONV_LANES=0 (kept for comparisons, and used anyway when the
-//     batch is too small to share) the chunks run one after the other and
-//     each step is spread over the threads instead: im2col, col2im and the
-//     scatter into out with host->parallel_for (each task owns whole planes,
-//     so no two threads ever write the same float), and the GEMM, called from
-//     the top level, is split over the pool by the core.
+//   - "lanes": the images are dealt to one lane per thread, and each lane
+//     runs its chunks from start to end alone: im2col, GEMM and scatter of
+//     its own images with its own buffers. One parallel_for per layer
+//     instead of several per chunk, and every buffer stays in one core's
+//     cache. This relies on the core's host->sgemm running on the calling
+//     thread alone when it is called from inside a parallel_for body;
+//   - a batch too small to share is one lane on the calling thread: there
+//     each step is spread over the threads instead (im2col, col2im and the
+//     scatter into out with host->parallel_for, each task owning whole
+//     planes, so no two threads ever write the same float; the GEMM split
+//     over the pool by the core).
 // The columns are rebuilt in backward rather than kept from forward: the ABI
 // passes only x, weight and grad to the backward rule.
 #include <algorithm>
