@@ -185,11 +185,9 @@ public:
         t_inside_ = true;
         body(ctx, 0, std::min(per, n));
         t_inside_ = false;
+        // A worker touches nothing of this job after counting itself done.
         auto finished = [this] { return pending_.load(std::memory_order_acquire) == 0; };
-        if (spin_until(finished, kSpin)) {
-            std::lock_guard<std::mutex> lock(mu_);  // the last worker has left the critical section
-            return;
-        }
+        if (spin_until(finished, kSpin)) return;
         std::unique_lock<std::mutex> lock(mu_);
         done_cv_.wait(lock, finished);
     }
