@@ -28,7 +28,8 @@ namespace tito {
 namespace {
 
 const char* const kPackages =
-    "cmake ninja-build g++ libboost-dev libboost-program-options-dev catch2 zlib1g-dev libopenblas-dev";
+    "cmake ninja-build g++ libboost-dev libboost-program-options-dev catch2 zlib1g-dev libopenblas-dev "
+    "libopenblas0-serial";  // the same list as PACKAGES in ./tito
 
 struct CopyStats {
     size_t files = 0, bytes = 0;

@@ -18,6 +18,10 @@ check "run_autograder is executable" test -x "$out/run_autograder"
 check "setup.sh is valid bash" bash -n "$out/setup.sh"
 check "run_autograder is valid bash" bash -n "$out/run_autograder"
 check "setup.sh installs the packages" grep -q "apt-get install" "$out/setup.sh"
+# every package ./tito setup installs (its PACKAGES list), no fewer
+for pkg in $(sed -n '/^readonly PACKAGES=(/,/)/p' "$SRC/tito" | tr -d '()' | sed 's/readonly PACKAGES=//'); do
+  check "setup.sh installs $pkg, as ./tito setup does" grep -qw -- "$pkg" "$out/setup.sh"
+done
 check "setup.sh builds the grading targets" grep -q -- "--target tt_grading" "$out/setup.sh"
 check "run_autograder grades the chosen modules" grep -q 'MODULES="01"' "$out/run_autograder"
 check "run_autograder writes results.json" grep -q "results/results.json\|results.json" "$out/run_autograder"
