@@ -267,13 +267,18 @@ void bench_digits(const Options& o) {
     net.add<tt::nn::MaxPool2d>(2);
     net.add<tt::nn::Flatten>();
     net.add<tt::nn::Linear>(32 * 2 * 2, 10);
+    Flops fl;
+    fl.add(2.0 * 16 * 1 * 9 * 8 * 8);
+    fl.add(2.0 * 32 * 16 * 9 * 4 * 4);
+    fl.add(2.0 * 128 * 10);
     Trainer t(net, Tensor::uniform({B, 1, 8, 8}, 0.0f, 1.0f), random_labels(B, 10));
-    std::printf("\nTinyDigits CNN, batch %lld, Adam (%s, %lld parameters)\n", static_cast<long long>(B),
-                net.describe().c_str(), static_cast<long long>(net.parameter_count()));
+    std::printf("\nTinyDigits CNN, batch %lld, Adam (%s, %lld parameters, %.2f MFLOP per training step)\n",
+                static_cast<long long>(B), net.describe().c_str(), static_cast<long long>(net.parameter_count()),
+                fl.training() * B / 1e6);
     int inner = calls_for(0.05, [&] { t.step(); });
     Timing step = measure(20, o.repeats, inner, [&] { t.step(); });
-    std::printf("  training step    %8.1f us  (min %.1f, max %.1f; %d steps per repeat)\n", step.median * 1e6,
-                step.min * 1e6, step.max * 1e6, inner);
+    std::printf("  training step    %8.1f us  (min %.1f, max %.1f; %d steps per repeat)  %.1f GFLOP/s\n",
+                step.median * 1e6, step.min * 1e6, step.max * 1e6, inner, fl.training() * B / step.median / 1e9);
     result("digits_cnn_step_us", step.median * 1e6, "us");
 }
 
