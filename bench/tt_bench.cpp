@@ -345,45 +345,51 @@ void check(tt_status st, const char* fn) { tt::runtime().check(st, 9, fn); }
 
 void bench_ops(const Options& o) {
     const tt_spatial_api& sp = tt::runtime().spatial();
-    std::printf("\nSpatial ops of the CIFAR net at batch 64 (module 09 alone, median per call)\n");
+    std::printf("\nSpatial ops of the CIFAR net (batch 64) and the TinyDigits CNN (batch 32), module 09 alone, median per call\n");
     auto report = [&](const std::string& name, const std::string& what, double flops,
                       const std::function<void()>& f) {
         if (!o.op_filter.empty() && name.find(o.op_filter) == std::string::npos) return;
         int inner = calls_for(0.05, f);
         Timing t = measure(3, o.repeats, inner, f);
         if (flops > 0)
-            std::printf("  %-13s %-44s %8.3f ms (min %.3f)  %6.1f GFLOP/s\n", name.c_str(), what.c_str(),
+            std::printf("  %-18s %-48s %8.3f ms (min %.3f)  %6.1f GFLOP/s\n", name.c_str(), what.c_str(),
                         t.median * 1e3, t.min * 1e3, flops / t.median / 1e9);
         else
-            std::printf("  %-13s %-44s %8.3f ms (min %.3f)\n", name.c_str(), what.c_str(), t.median * 1e3,
+            std::printf("  %-18s %-48s %8.3f ms (min %.3f)\n", name.c_str(), what.c_str(), t.median * 1e3,
                         t.min * 1e3);
         result("op_" + name + "_ms", t.median * 1e3, "ms");
     };
+    // The CIFAR net's convolutions (batch 64, no padding) and the TinyDigits
+    // CNN's (batch 32, padding 1): there the planes are 8x8 and 4x4.
     struct ConvCase {
         const char* name;
-        int64_t C, H, O;
+        int64_t N, C, H, O, pad;
         bool need_dx;
     };
-    for (ConvCase c : {ConvCase{"conv1", 3, 32, 32, false}, ConvCase{"conv2", 32, 15, 64, true}}) {
-        const int64_t N = 64, OH = c.H - 2;
+    for (ConvCase c : {ConvCase{"conv1", 64, 3, 32, 32, 0, false}, ConvCase{"conv2", 64, 32, 15, 64, 0, true},
+                       ConvCase{"digits_conv1", 32, 1, 8, 16, 1, false},
+                       ConvCase{"digits_conv2", 32, 16, 4, 32, 1, true}}) {
+        const int64_t N = c.N, OH = c.H + 2 * c.pad - 2;
+        const int32_t pad = static_cast<int32_t>(c.pad);
         Tensor x = Tensor::uniform({N, c.C, c.H, c.H}, -1, 1);
         Tensor w = Tensor::uniform({c.O, c.C, 3, 3}, -0.1f, 0.1f);
         Tensor b = Tensor::uniform({c.O}, -0.1f, 0.1f);
         Tensor g = Tensor::uniform({N, c.O, OH, OH}, -1, 1);
         const double f = 2.0 * N * c.O * c.C * 9 * OH * OH;
         char what[96];
-        std::snprintf(what, sizeof what, "[64,%lld,%lld,%lld] * [%lld,%lld,3,3]", static_cast<long long>(c.C),
-                      static_cast<long long>(c.H), static_cast<long long>(c.H), static_cast<long long>(c.O),
-                      static_cast<long long>(c.C));
+        std::snprintf(what, sizeof what, "[%lld,%lld,%lld,%lld] * [%lld,%lld,3,3]%s", static_cast<long long>(N),
+                      static_cast<long long>(c.C), static_cast<long long>(c.H), static_cast<long long>(c.H),
+                      static_cast<long long>(c.O), static_cast<long long>(c.C), c.pad ? " pad 1" : "");
         report(std::string(c.name) + "_fwd", what, f, [&] {
             tt_tensor* out = nullptr;
-            check(sp.conv2d_forward(x.raw(), w.raw(), b.raw(), 1, 0, &out), "conv2d_forward");
+            check(sp.conv2d_forward(x.raw(), w.raw(), b.raw(), 1, pad, &out), "conv2d_forward");
             Tensor::adopt(out);
         });
         report(std::string(c.name) + "_bwd", std::string(what) + (c.need_dx ? " dx,dw,db" : " dw,db"),
                f * (c.need_dx ? 2 : 1), [&] {
                    tt_tensor *gx = nullptr, *gw = nullptr, *gb = nullptr;
-                   check(sp.conv2d_backward(x.raw(), w.raw(), g.raw(), 1, 0, c.need_dx ? &gx : nullptr, &gw, &gb),
+                   check(sp.conv2d_backward(x.raw(), w.raw(), g.raw(), 1, pad, c.need_dx ? &gx : nullptr, &gw,
+                                            &gb),
                          "conv2d_backward");
                    if (gx) Tensor::adopt(gx);
                    Tensor::adopt(gw);

@@ -117,8 +117,10 @@ static ConvGeom conv_geometry(const char* function, const tt_tensor* x, const tt
 // BEGIN SOLUTION: remove
 // How a batch is split: `lanes` parallel lanes, lane l taking images
 // [l*N/lanes, (l+1)*N/lanes), each `chunk` images at a time. A chunk of small
-// planes holds about 256K floats (1 MiB) of columns: enough for an efficient
-// GEMM, small enough to stay in cache. A plane of 64 positions or more is a
+// planes holds about 16K floats (64 KiB) of columns, about what the core's
+// L1 data cache holds: im2col's stores and the GEMM's reads then stay there
+// (TinyDigits' conv2: 7 images per chunk; a 1 MiB chunk made its training
+// step about 15% slower). A plane of 64 positions or more is a
 // big enough GEMM alone, so its chunk is one image: then the GEMM's [O, P]
 // result IS that image's output out[n] (and grad[n] is already dY), and the
 // copies between the GEMM's layout and NCHW disappear (in_place()).
@@ -129,7 +131,7 @@ struct Plan {
 };
 
 static Plan plan_for(const ConvGeom& g) {
-    const int64_t budget = int64_t(1) << 18;  // floats of columns per chunk
+    const int64_t budget = int64_t(1) << 14;  // floats of columns per chunk
     const int64_t N = std::max<int64_t>(1, g.N);
     const int64_t per_image = std::max<int64_t>(1, g.K() * g.P());
     int64_t chunk = g.P() >= 64 ? 1 : std::min(N, std::max<int64_t>(1, budget / per_image));
@@ -155,9 +157,8 @@ static inline void copy_floats(float* __restrict d, const float* __restrict s, i
         for (int64_t i = 0; i < n; ++i) d[i] = s[i];
         return;
     }
-    int64_t i = 0;
-    for (; i + 4 <= n; i += 4) sp::store4(d + i, sp::load4(s + i));
-    if (i < n) sp::store4(d + n - 4, sp::load4(s + n - 4));
+    for (int64_t i = 0; i + 4 < n; i += 4) sp::store4(d + i, sp::load4(s + i));
+    sp::store4(d + n - 4, sp::load4(s + n - 4));  // n == 4 (TinyDigits): only this
 }
 
 // d += s, n floats (no overlap here: each element must be added once).
@@ -179,28 +180,28 @@ static void im2col(const float* x, const ConvGeom& g, int64_t n0, int64_t count,
     // HINT: row k = (c*KH + kh)*KW + kw starts at cols + k*count*P; image i's
     //   segment of that row starts i*P further.
     // STUB: (void)x; (void)g; (void)n0; (void)count; (void)cols;
-    const int64_t P = g.P(), ld = count * P;
-    const int64_t Hp = g.H + 2 * g.pad, Wp = g.W + 2 * g.pad;  // the padded plane
     // One task per (image, channel): it writes KH*KW row segments of P floats.
-    sp::parallel_work(count * g.C, g.KH * g.KW * P, [&](int64_t begin, int64_t end) {
+    sp::parallel_work(count * g.C, g.KH * g.KW * g.P(), [&](int64_t begin, int64_t end) {
+        // Every size as a local constant: read through `g` (or a variable the
+        // lambda captured by reference), the compiler would have to reload it
+        // after every store into cols, which it cannot prove is elsewhere;
+        // and the rows moved here are only 4 to 30 floats long.
+        const int64_t C = g.C, H = g.H, W = g.W, KH = g.KH, KW = g.KW, OH = g.OH, OW = g.OW;
+        const int64_t stride = g.stride, pad = g.pad, P = OH * OW, ld = count * P;
+        const int64_t Hp = H + 2 * pad, Wp = W + 2 * pad;  // the padded plane
         // With padding, copy the plane into the middle of a zeroed Hp x Wp
         // buffer first: then every patch pixel is in range and the copy loops
         // below need no bounds checks.
-        sp::Scratch padded(g.pad > 0 ? Hp * Wp : 1);
-        if (g.pad > 0) std::memset(padded.get(), 0, sizeof(float) * Hp * Wp);
+        sp::Scratch padded(pad > 0 ? Hp * Wp : 1);
+        if (pad > 0) std::memset(padded.get(), 0, sizeof(float) * Hp * Wp);
         for (int64_t task = begin; task < end; ++task) {
-            const int64_t i = task / g.C, c = task % g.C;
-            const float* plane = x + ((n0 + i) * g.C + c) * g.H * g.W;
+            const int64_t i = task / C, c = task % C;
+            const float* plane = x + ((n0 + i) * C + c) * H * W;
             const float* src = plane;
-            if (g.pad > 0) {
-                for (int64_t h = 0; h < g.H; ++h)
-                    for (int64_t w = 0; w < g.W; ++w) padded.get()[(h + g.pad) * Wp + g.pad + w] = plane[h * g.W + w];
+            if (pad > 0) {
+                for (int64_t h = 0; h < H; ++h) copy_floats(padded.get() + (h + pad) * Wp + pad, plane + h * W, W);
                 src = padded.get();
             }
-            // The sizes as locals: read through `g`, the compiler would have to
-            // reload them after every store into cols (it cannot rule out
-            // that cols overlaps g), and the rows here are only 4 to 30 floats.
-            const int64_t KH = g.KH, KW = g.KW, OH = g.OH, OW = g.OW, stride = g.stride;
             for (int64_t kh = 0; kh < KH; ++kh)
                 for (int64_t kw = 0; kw < KW; ++kw) {
                     float* row = cols + ((c * KH + kh) * KW + kw) * ld + i * P;
@@ -228,21 +229,20 @@ static void col2im(const float* dcols, const ConvGeom& g, int64_t n0, int64_t co
     //   dx[n0+i, c, ih, iw] += dcols[k, i*P + oh*OW + ow]; skip the padding.
     // HINT: several (kh, kw, oh, ow) reach the same pixel: use +=, never =.
     // STUB: (void)dcols; (void)g; (void)n0; (void)count; (void)dx;
-    const int64_t P = g.P(), ld = count * P;
-    const int64_t Hp = g.H + 2 * g.pad, Wp = g.W + 2 * g.pad;
     // One task per (image, channel): it owns that plane of dx, so no two
     // threads ever add into the same pixel.
-    sp::parallel_work(count * g.C, g.KH * g.KW * P, [&](int64_t begin, int64_t end) {
+    sp::parallel_work(count * g.C, g.KH * g.KW * g.P(), [&](int64_t begin, int64_t end) {
+        const int64_t C = g.C, H = g.H, W = g.W, KH = g.KH, KW = g.KW, OH = g.OH, OW = g.OW;  // as in im2col
+        const int64_t stride = g.stride, pad = g.pad, P = OH * OW, ld = count * P;
+        const int64_t Hp = H + 2 * pad, Wp = W + 2 * pad;
         // With padding, add into a zeroed padded plane (no bounds checks), then
-        // add its middle to dx (the border is the padding: its gradient goes nowhere).
-        sp::Scratch padded(g.pad > 0 ? Hp * Wp : 1);
+        // copy its middle to dx (the border is the padding: its gradient goes nowhere).
+        sp::Scratch padded(pad > 0 ? Hp * Wp : 1);
         for (int64_t task = begin; task < end; ++task) {
-            const int64_t i = task / g.C, c = task % g.C;
-            float* plane = dx + ((n0 + i) * g.C + c) * g.H * g.W;
-            float* dst = plane;
-            if (g.pad > 0) dst = padded.get();
+            const int64_t i = task / C, c = task % C;
+            float* plane = dx + ((n0 + i) * C + c) * H * W;
+            float* dst = pad > 0 ? padded.get() : plane;
             std::memset(dst, 0, sizeof(float) * Hp * Wp);
-            const int64_t KH = g.KH, KW = g.KW, OH = g.OH, OW = g.OW, stride = g.stride;  // as in im2col
             for (int64_t kh = 0; kh < KH; ++kh)
                 for (int64_t kw = 0; kw < KW; ++kw) {
                     const float* row = dcols + ((c * KH + kh) * KW + kw) * ld + i * P;
@@ -255,9 +255,8 @@ static void col2im(const float* dcols, const ConvGeom& g, int64_t n0, int64_t co
                             for (int64_t ow = 0; ow < OW; ++ow) d[ow * stride] += s[ow];
                     }
                 }
-            if (g.pad > 0)
-                for (int64_t h = 0; h < g.H; ++h)
-                    for (int64_t w = 0; w < g.W; ++w) plane[h * g.W + w] = dst[(h + g.pad) * Wp + g.pad + w];
+            if (pad > 0)
+                for (int64_t h = 0; h < H; ++h) copy_floats(plane + h * W, dst + (h + pad) * Wp + pad, W);
         }
     });
     // END SOLUTION
