@@ -124,31 +124,35 @@ def bench_mlp(args):
 
 
 def bench_ops(args):
-    print("\nSpatial ops of the CIFAR net at batch 64 (ATen calls alone, median per call)")
+    print("\nSpatial ops of the CIFAR net (batch 64) and the TinyDigits CNN (batch 32), ATen calls alone, median per call")
 
     def report(name, what, flops, fn):
         inner = calls_for(0.05, fn)
         med, lo, _ = measure(fn, 3, args.repeats, inner)
         if flops:
-            print(f"  {name:<13} {what:<44} {med * 1e3:8.3f} ms (min {lo * 1e3:.3f})  {flops / med / 1e9:6.1f} GFLOP/s")
+            print(f"  {name:<18} {what:<48} {med * 1e3:8.3f} ms (min {lo * 1e3:.3f})  {flops / med / 1e9:6.1f} GFLOP/s")
         else:
-            print(f"  {name:<13} {what:<44} {med * 1e3:8.3f} ms (min {lo * 1e3:.3f})")
+            print(f"  {name:<18} {what:<48} {med * 1e3:8.3f} ms (min {lo * 1e3:.3f})")
         result(f"op_{name}_ms", med * 1e3, "ms")
 
     aten = torch.ops.aten
     with torch.no_grad():
-        for name, C, H, O, need_dx in (("conv1", 3, 32, 32, False), ("conv2", 32, 15, 64, True)):
-            N, OH = 64, H - 2
+        # The same cases as tt_bench: CIFAR (batch 64, no padding), TinyDigits (batch 32, padding 1).
+        for name, N, C, H, O, pad, need_dx in (("conv1", 64, 3, 32, 32, 0, False), ("conv2", 64, 32, 15, 64, 0, True),
+                                               ("digits_conv1", 32, 1, 8, 16, 1, False),
+                                               ("digits_conv2", 32, 16, 4, 32, 1, True)):
+            OH = H + 2 * pad - 2
             x = torch.rand(N, C, H, H) * 2 - 1
             w = (torch.rand(O, C, 3, 3) * 2 - 1) * 0.1
             b = (torch.rand(O) * 2 - 1) * 0.1
             g = torch.rand(N, O, OH, OH) * 2 - 1
             f = 2.0 * N * O * C * 9 * OH * OH
-            what = f"[64,{C},{H},{H}] * [{O},{C},3,3]"
-            report(f"{name}_fwd", what, f, lambda: F.conv2d(x, w, b))
+            what = f"[{N},{C},{H},{H}] * [{O},{C},3,3]" + (" pad 1" if pad else "")
+            report(f"{name}_fwd", what, f, lambda: F.conv2d(x, w, b, padding=pad))
             mask = [need_dx, True, True]
             report(f"{name}_bwd", what + (" dx,dw,db" if need_dx else " dw,db"), f * (2 if need_dx else 1),
-                   lambda: aten.convolution_backward(g, x, w, [O], [1, 1], [0, 0], [1, 1], False, [0, 0], 1, mask))
+                   lambda: aten.convolution_backward(g, x, w, [O], [1, 1], [pad, pad], [1, 1], False, [0, 0], 1,
+                                                     mask))
         for tag, C, H in (("1", 32, 30), ("2", 64, 13)):
             N, OH = 64, H // 2
             x = torch.rand(N, C, H, H) * 2 - 1

@@ -129,7 +129,10 @@ tt_rng g_rng = {{0x1234567ull, 0x89abcdefull, 0xfedcba98ull, 0x7654321ull}};
 // through the kernel each time. So an idle worker (and the caller waiting for
 // the workers to finish) first spins for a short while (kSpin) watching an
 // atomic before it sleeps on the condition variable: the TinyDigits CNN step
-// went from 831 to 445 us on two threads (docs/benchmarks.md).
+// went from 831 to 445 us on two threads (docs/benchmarks.md). 200 us rather
+// than 50: the serial stretches of that step (autograd, small ops) often last
+// longer than 50 us, and a worker asleep by then costs a wake-up: ~300 ->
+// ~258 us. An idle program spins 200 us after its last parallel_for, no more.
 
 // Spin until done() or `limit` has passed; true if done() came true.
 template <class Done>
@@ -145,7 +148,7 @@ bool spin_until(Done done, std::chrono::microseconds limit) {
         if (std::chrono::steady_clock::now() >= deadline) return done();
     }
 }
-constexpr std::chrono::microseconds kSpin{50};
+constexpr std::chrono::microseconds kSpin{200};
 
 class ThreadPool {
 public:
