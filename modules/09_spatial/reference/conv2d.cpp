@@ -29,7 +29,8 @@
 //   d bias[o]         = sum over n, oh, ow of dY[n, o, oh, ow].
 //
 // How the work is organised (convolutions are most of a CNN's training time):
-//   - an image whose output plane has 64 positions or more is its own GEMM:
+//   - an image whose GEMM is big enough alone (O*P*K >= 2^17 multiply-adds,
+//     both CIFAR convolutions) is its own GEMM:
 //     prod [O, P] is then exactly out[n] (NCHW), so the GEMM writes the
 //     output in place and backward reads grad[n] in place as dY;
 //   - smaller planes (TinyDigits) are processed in chunks of images, so the
@@ -120,8 +121,8 @@ static ConvGeom conv_geometry(const char* function, const tt_tensor* x, const tt
 // planes holds about 16K floats (64 KiB) of columns, about what the core's
 // L1 data cache holds: im2col's stores and the GEMM's reads then stay there
 // (TinyDigits' conv2: 7 images per chunk; a 1 MiB chunk made its training
-// step about 15% slower). A plane of 64 positions or more is a
-// big enough GEMM alone, so its chunk is one image: then the GEMM's [O, P]
+// step about 15% slower). An image of 2^17 multiply-adds or more is a big
+// enough GEMM alone, so its chunk is one image: then the GEMM's [O, P]
 // result IS that image's output out[n] (and grad[n] is already dY), and the
 // copies between the GEMM's layout and NCHW disappear (in_place()).
 struct Plan {
@@ -134,7 +135,10 @@ static Plan plan_for(const ConvGeom& g) {
     const int64_t budget = int64_t(1) << 14;  // floats of columns per chunk
     const int64_t N = std::max<int64_t>(1, g.N);
     const int64_t per_image = std::max<int64_t>(1, g.K() * g.P());
-    int64_t chunk = g.P() >= 64 ? 1 : std::min(N, std::max<int64_t>(1, budget / per_image));
+    // (TinyDigits' first convolution, 16 x 64 x 9 per image, is far below:
+    // one GEMM call per image cost more in call overhead than in arithmetic.)
+    const bool alone = g.O * g.P() * g.K() >= (int64_t(1) << 17);
+    int64_t chunk = alone ? 1 : std::min(N, std::max<int64_t>(1, budget / per_image));
     // One lane per thread, as long as each gets 16K floats of columns or more
     // (less is not worth starting a thread for).
     const int64_t threads = std::max<int32_t>(1, ttm::host()->num_threads());

@@ -31,7 +31,8 @@
 //   d bias[o]         = sum over n, oh, ow of dY[n, o, oh, ow].
 //
 // How the work is organised (convolutions are most of a CNN's training time):
-//   - an image whose output plane has 64 positions or more is its own GEMM:
+//   - an image whose GEMM is big enough alone (O*P*K >= 2^17 multiply-adds,
+//     both CIFAR convolutions) is its own GEMM:
 //     prod [O, P] is then exactly out[n] (NCHW), so the GEMM writes the
 //     output in place and backward reads grad[n] in place as dY;
 //   - smaller planes (TinyDigits) are processed in chunks of images, so the
