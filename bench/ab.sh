@@ -4,7 +4,7 @@
 #   bench/ab.sh BUILD_A BUILD_B [--rounds K] [--threads N] [--repeats R] [--only LIST] [--op NAME]
 #
 # Runs BUILD_A/bin/tt_bench and BUILD_B/bin/tt_bench alternately, K rounds
-# each (default 5), so that both see the same machine conditions (on a shared
+# each (default 5; the order swaps every round), so that both see the same machine conditions (on a shared
 # machine single runs of one binary vary by 10% and more from minute to
 # minute), and prints for every RESULT metric the median over the rounds of
 # each build and B's speed-up over A (A time / B time; for rates B / A).
@@ -24,9 +24,16 @@ for d in "$a" "$b"; do
     [[ -x "$d/bin/tt_bench" ]] || { echo "ab.sh: $d/bin/tt_bench not found (build it first)" >&2; exit 1; }
 done
 out="$(mktemp -d "${TMPDIR:-/tmp}/tt_ab.XXXXXX")"
+# A first in odd rounds, B first in even ones: the first of a pair can meet
+# other conditions than the second (measured here: up to 20%).
 for ((r = 1; r <= rounds; ++r)); do
-    "$a/bin/tt_bench" "${args[@]}" > "$out/a.$r.txt"
-    "$b/bin/tt_bench" "${args[@]}" > "$out/b.$r.txt"
+    if ((r % 2)); then
+        "$a/bin/tt_bench" "${args[@]}" > "$out/a.$r.txt"
+        "$b/bin/tt_bench" "${args[@]}" > "$out/b.$r.txt"
+    else
+        "$b/bin/tt_bench" "${args[@]}" > "$out/b.$r.txt"
+        "$a/bin/tt_bench" "${args[@]}" > "$out/a.$r.txt"
+    fi
 done
 python3 - "$out" "$rounds" <<'PY'
 import re, statistics, sys

@@ -6,8 +6,9 @@
 #
 # Runs bin/tt_bench of DIR (default: build, a Release build) and
 # bench/torch_bench.py (PyTorch pinned to N threads, OPENBLAS_NUM_THREADS=1)
-# alternately, K rounds each (default 2), so both see the same machine
-# conditions. For every metric it keeps the median over the rounds and prints
+# alternately, K rounds each (default 2; the order swaps every round), so both
+# see the same machine conditions. For every metric it keeps the median over
+# the rounds and prints
 #   metric, TinyTorch, PyTorch, and the speed-up of TinyTorch over PyTorch
 # (PyTorch time / TinyTorch time; for images/s and GFLOP/s, ours / theirs).
 # The raw outputs are kept in $TMPDIR/tt_compare.*/ (the path is printed).
@@ -60,12 +61,19 @@ out="$(mktemp -d "${TMPDIR:-/tmp}/tt_compare.XXXXXX")"
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) cores online"
 echo "threads: $threads for both; repeats per figure: $repeats; rounds: $rounds; raw output in $out"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)${nice_level:+; nice $nice_level}"
-for ((r = 1; r <= rounds; ++r)); do
-    echo "round $r/$rounds: tt_bench ..."
-    "${run[@]}" "$bench" --threads "$threads" --repeats "$repeats" --only "$only" > "$out/tt.$r.txt"
-    echo "round $r/$rounds: torch_bench.py ..."
+run_tt() {
+    echo "round $1/$rounds: tt_bench ..."
+    "${run[@]}" "$bench" --threads "$threads" --repeats "$repeats" --only "$only" > "$out/tt.$1.txt"
+}
+run_torch() {
+    echo "round $1/$rounds: torch_bench.py ..."
     OPENBLAS_NUM_THREADS=1 "${run[@]}" /usr/bin/python3 "$here/torch_bench.py" --threads "$threads" --repeats "$repeats" \
-        --only "$only" > "$out/torch.$r.txt"
+        --only "$only" > "$out/torch.$1.txt"
+}
+# Odd rounds run TinyTorch first, even rounds PyTorch first: whichever runs
+# first in a pair can meet different machine conditions than the second.
+for ((r = 1; r <= rounds; ++r)); do
+    if ((r % 2)); then run_tt "$r"; run_torch "$r"; else run_torch "$r"; run_tt "$r"; fi
 done
 
 # Median over rounds per metric, then the table.

@@ -55,6 +55,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "spatial_internal.hpp"
@@ -173,6 +174,97 @@ static inline void add_floats(float* __restrict d, const float* __restrict s, in
 }
 
 // END SOLUTION
+
+// BEGIN SOLUTION: remove
+// The (image, channel) tasks [begin, end) of im2col and col2im below. kOW > 0
+// is the output row length known when compiling (and stride 1): TinyDigits'
+// rows are 4 and 8 floats, and with their length a constant each row is one
+// or two vector moves with no loop around them; that made TinyDigits'
+// convolutions' im2col and col2im about twice as fast. kOW == 0 reads every
+// size from g.
+template <int kOW>
+static void im2col_tasks(const float* x, const ConvGeom& g, int64_t n0, int64_t count, float* cols,
+                         int64_t begin, int64_t end) {
+    // Every size as a local constant: read through `g`, the compiler would
+    // have to reload it after every store into cols, which it cannot prove
+    // is elsewhere; and the rows moved here are only 4 to 30 floats long.
+    const int64_t C = g.C, H = g.H, W = g.W, KH = g.KH, KW = g.KW, OH = g.OH;
+    const int64_t OW = kOW > 0 ? kOW : g.OW;
+    const int64_t stride = kOW > 0 ? 1 : g.stride, pad = g.pad, P = OH * OW, ld = count * P;
+    const int64_t Hp = H + 2 * pad, Wp = W + 2 * pad;  // the padded plane
+    // With padding, copy the plane into the middle of a zeroed Hp x Wp
+    // buffer first: then every patch pixel is in range and the copy loops
+    // below need no bounds checks.
+    sp::Scratch padded(pad > 0 ? Hp * Wp : 1);
+    if (pad > 0) std::memset(padded.get(), 0, sizeof(float) * Hp * Wp);
+    for (int64_t task = begin; task < end; ++task) {
+        const int64_t i = task / C, c = task % C;
+        const float* plane = x + ((n0 + i) * C + c) * H * W;
+        const float* src = plane;
+        if (pad > 0) {
+            for (int64_t h = 0; h < H; ++h) copy_floats(padded.get() + (h + pad) * Wp + pad, plane + h * W, W);
+            src = padded.get();
+        }
+        for (int64_t kh = 0; kh < KH; ++kh)
+            for (int64_t kw = 0; kw < KW; ++kw) {
+                float* row = cols + ((c * KH + kh) * KW + kw) * ld + i * P;
+                for (int64_t oh = 0; oh < OH; ++oh) {
+                    const float* __restrict s = src + (oh * stride + kh) * Wp + kw;
+                    float* __restrict d = row + oh * OW;
+                    if (stride == 1)
+                        copy_floats(d, s, OW);
+                    else
+                        for (int64_t ow = 0; ow < OW; ++ow) d[ow] = s[ow * stride];
+                }
+            }
+    }
+}
+
+template <int kOW>
+static void col2im_tasks(const float* dcols, const ConvGeom& g, int64_t n0, int64_t count, float* dx,
+                         int64_t begin, int64_t end) {
+    const int64_t C = g.C, H = g.H, W = g.W, KH = g.KH, KW = g.KW, OH = g.OH;
+    const int64_t OW = kOW > 0 ? kOW : g.OW;  // as in im2col
+    const int64_t stride = kOW > 0 ? 1 : g.stride, pad = g.pad, P = OH * OW, ld = count * P;
+    const int64_t Hp = H + 2 * pad, Wp = W + 2 * pad;
+    // With padding, add into a zeroed padded plane (no bounds checks), then
+    // copy its middle to dx (the border is the padding: its gradient goes nowhere).
+    sp::Scratch padded(pad > 0 ? Hp * Wp : 1);
+    for (int64_t task = begin; task < end; ++task) {
+        const int64_t i = task / C, c = task % C;
+        float* plane = dx + ((n0 + i) * C + c) * H * W;
+        float* dst = pad > 0 ? padded.get() : plane;
+        std::memset(dst, 0, sizeof(float) * Hp * Wp);
+        for (int64_t kh = 0; kh < KH; ++kh)
+            for (int64_t kw = 0; kw < KW; ++kw) {
+                const float* row = dcols + ((c * KH + kh) * KW + kw) * ld + i * P;
+                for (int64_t oh = 0; oh < OH; ++oh) {
+                    float* __restrict d = dst + (oh * stride + kh) * Wp + kw;
+                    const float* __restrict s = row + oh * OW;
+                    if (stride == 1)
+                        add_floats(d, s, OW);
+                    else
+                        for (int64_t ow = 0; ow < OW; ++ow) d[ow * stride] += s[ow];
+                }
+            }
+        if (pad > 0)
+            for (int64_t h = 0; h < H; ++h) copy_floats(plane + h * W, dst + (h + pad) * Wp + pad, W);
+    }
+}
+
+// Runs tasks<4>, tasks<8> or tasks<0> (see above) for g's row length.
+template <class Tasks>
+static void by_row_length(const ConvGeom& g, Tasks&& tasks) {
+    if (g.stride == 1 && g.OW == 4)
+        tasks(std::integral_constant<int, 4>{});
+    else if (g.stride == 1 && g.OW == 8)
+        tasks(std::integral_constant<int, 8>{});
+    else
+        tasks(std::integral_constant<int, 0>{});
+}
+
+// END SOLUTION
+
 // im2col for images n0 .. n0+count-1 of x:
 //   cols[k, i*P + oh*OW + ow] = x[n0+i, c, oh*stride - pad + kh, ow*stride - pad + kw]
 // with k = (c*KH + kh)*KW + kw and zero where the index falls in the padding.
@@ -186,39 +278,7 @@ static void im2col(const float* x, const ConvGeom& g, int64_t n0, int64_t count,
     // STUB: (void)x; (void)g; (void)n0; (void)count; (void)cols;
     // One task per (image, channel): it writes KH*KW row segments of P floats.
     sp::parallel_work(count * g.C, g.KH * g.KW * g.P(), [&](int64_t begin, int64_t end) {
-        // Every size as a local constant: read through `g` (or a variable the
-        // lambda captured by reference), the compiler would have to reload it
-        // after every store into cols, which it cannot prove is elsewhere;
-        // and the rows moved here are only 4 to 30 floats long.
-        const int64_t C = g.C, H = g.H, W = g.W, KH = g.KH, KW = g.KW, OH = g.OH, OW = g.OW;
-        const int64_t stride = g.stride, pad = g.pad, P = OH * OW, ld = count * P;
-        const int64_t Hp = H + 2 * pad, Wp = W + 2 * pad;  // the padded plane
-        // With padding, copy the plane into the middle of a zeroed Hp x Wp
-        // buffer first: then every patch pixel is in range and the copy loops
-        // below need no bounds checks.
-        sp::Scratch padded(pad > 0 ? Hp * Wp : 1);
-        if (pad > 0) std::memset(padded.get(), 0, sizeof(float) * Hp * Wp);
-        for (int64_t task = begin; task < end; ++task) {
-            const int64_t i = task / C, c = task % C;
-            const float* plane = x + ((n0 + i) * C + c) * H * W;
-            const float* src = plane;
-            if (pad > 0) {
-                for (int64_t h = 0; h < H; ++h) copy_floats(padded.get() + (h + pad) * Wp + pad, plane + h * W, W);
-                src = padded.get();
-            }
-            for (int64_t kh = 0; kh < KH; ++kh)
-                for (int64_t kw = 0; kw < KW; ++kw) {
-                    float* row = cols + ((c * KH + kh) * KW + kw) * ld + i * P;
-                    for (int64_t oh = 0; oh < OH; ++oh) {
-                        const float* __restrict s = src + (oh * stride + kh) * Wp + kw;
-                        float* __restrict d = row + oh * OW;
-                        if (stride == 1)
-                            copy_floats(d, s, OW);
-                        else
-                            for (int64_t ow = 0; ow < OW; ++ow) d[ow] = s[ow * stride];
-                    }
-                }
-        }
+        by_row_length(g, [&](auto kOW) { im2col_tasks<decltype(kOW)::value>(x, g, n0, count, cols, begin, end); });
     });
     // END SOLUTION
 }
@@ -236,32 +296,7 @@ static void col2im(const float* dcols, const ConvGeom& g, int64_t n0, int64_t co
     // One task per (image, channel): it owns that plane of dx, so no two
     // threads ever add into the same pixel.
     sp::parallel_work(count * g.C, g.KH * g.KW * g.P(), [&](int64_t begin, int64_t end) {
-        const int64_t C = g.C, H = g.H, W = g.W, KH = g.KH, KW = g.KW, OH = g.OH, OW = g.OW;  // as in im2col
-        const int64_t stride = g.stride, pad = g.pad, P = OH * OW, ld = count * P;
-        const int64_t Hp = H + 2 * pad, Wp = W + 2 * pad;
-        // With padding, add into a zeroed padded plane (no bounds checks), then
-        // copy its middle to dx (the border is the padding: its gradient goes nowhere).
-        sp::Scratch padded(pad > 0 ? Hp * Wp : 1);
-        for (int64_t task = begin; task < end; ++task) {
-            const int64_t i = task / C, c = task % C;
-            float* plane = dx + ((n0 + i) * C + c) * H * W;
-            float* dst = pad > 0 ? padded.get() : plane;
-            std::memset(dst, 0, sizeof(float) * Hp * Wp);
-            for (int64_t kh = 0; kh < KH; ++kh)
-                for (int64_t kw = 0; kw < KW; ++kw) {
-                    const float* row = dcols + ((c * KH + kh) * KW + kw) * ld + i * P;
-                    for (int64_t oh = 0; oh < OH; ++oh) {
-                        float* __restrict d = dst + (oh * stride + kh) * Wp + kw;
-                        const float* __restrict s = row + oh * OW;
-                        if (stride == 1)
-                            add_floats(d, s, OW);
-                        else
-                            for (int64_t ow = 0; ow < OW; ++ow) d[ow * stride] += s[ow];
-                    }
-                }
-            if (pad > 0)
-                for (int64_t h = 0; h < H; ++h) copy_floats(plane + h * W, dst + (h + pad) * Wp + pad, W);
-        }
+        by_row_length(g, [&](auto kOW) { col2im_tasks<decltype(kOW)::value>(dcols, g, n0, count, dx, begin, end); });
     });
     // END SOLUTION
 }

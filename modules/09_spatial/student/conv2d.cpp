@@ -57,6 +57,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "spatial_internal.hpp"
@@ -84,6 +85,8 @@ static ConvGeom conv_geometry(const char* function, const tt_tensor* x, const tt
     // HINT: OH = (H + 2*padding - KH) / stride + 1, the same for OW.
     throw ttm::StatusError{TT_NOT_IMPLEMENTED_YET("OH = (H + 2*padding - KH) / stride + 1, the same for OW.")};
 }
+
+
 
 
 // im2col for images n0 .. n0+count-1 of x:
