@@ -80,21 +80,17 @@ struct AdamScalars {
 // __restrict pointers and the settings in registers let the compiler turn it
 // into vector code (sqrt and division four lanes at a time; as a loop inside
 // a lambda reading its captures it stayed scalar: ~10 cycles per element).
-static void adam_elements(const AdamScalars k, bool decoupled, float* __restrict w,
-                          const float* __restrict grad, float* __restrict m, float* __restrict v,
-                          int64_t n) {
-    if (decoupled) {
-        for (int64_t i = 0; i < n; ++i) {
-            w[i] -= k.lr_decay * w[i];
-            const float g = grad[i];
-            m[i] = k.beta1 * m[i] + (1.0f - k.beta1) * g;
-            v[i] = k.beta2 * v[i] + (1.0f - k.beta2) * g * g;
-            w[i] -= k.step_size * m[i] / (std::sqrt(v[i]) * k.inv_sqrt_bc2 + k.eps);
-        }
-        return;
-    }
+// kDecoupled (AdamW) is a template parameter so that each variant is one
+// branch-free loop.
+template <bool kDecoupled>
+static void adam_elements(const AdamScalars k, float* __restrict w, const float* __restrict grad,
+                          float* __restrict m, float* __restrict v, int64_t n) {
     for (int64_t i = 0; i < n; ++i) {
-        const float g = grad[i] + k.decay * w[i];
+        float g = grad[i];
+        if constexpr (kDecoupled)
+            w[i] -= k.lr_decay * w[i];  // AdamW: decay the weight itself, before the step
+        else
+            g += k.decay * w[i];  // Adam: L2 decay through the gradient
         m[i] = k.beta1 * m[i] + (1.0f - k.beta1) * g;
         v[i] = k.beta2 * v[i] + (1.0f - k.beta2) * g * g;
         w[i] -= k.step_size * m[i] / (std::sqrt(v[i]) * k.inv_sqrt_bc2 + k.eps);
@@ -132,7 +128,10 @@ tt_status adam_update(const tt_optimizer_config& c, int64_t t, tt_tensor* p, tt_
     // split over the core's threads; small ones run here in one piece.
     ttm::parallel_range(p->numel, int64_t(1) << 15, [&](int64_t begin, int64_t end) {
         FlushSubnormals flush;  // see above: per thread, for this loop only
-        adam_elements(k, decoupled, w + begin, grad + begin, mm + begin, vv + begin, end - begin);
+        if (decoupled)
+            adam_elements<true>(k, w + begin, grad + begin, mm + begin, vv + begin, end - begin);
+        else
+            adam_elements<false>(k, w + begin, grad + begin, mm + begin, vv + begin, end - begin);
     });
     return TT_OK;
     // END SOLUTION
