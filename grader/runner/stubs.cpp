@@ -85,6 +85,9 @@ std::string generate_stub(const std::string& source, const std::string& rel) {
     std::vector<std::string> comments, stubs;
     std::string hint, todo;
     std::string* continuing = nullptr;  // the hint/todo text a continuation line extends
+    // A removed region between two blank lines would leave both: the second
+    // is dropped, so the stub keeps the reference's single blank line.
+    bool drop_next_blank = false;
 
     for (size_t i = 0; i < lines.size(); ++i) {
         const std::string& raw = lines[i];
@@ -116,6 +119,7 @@ std::string generate_stub(const std::string& source, const std::string& rel) {
         if (end) {
             if (!in_region) throw MarkerError(where + "END SOLUTION without a BEGIN SOLUTION");
             in_region = false;
+            drop_next_blank = remove && stubs.empty() && !out.empty() && trim(out.back()).empty();
             if (!remove) out.insert(out.end(), comments.begin(), comments.end());
             if (!stubs.empty()) {
                 out.insert(out.end(), stubs.begin(), stubs.end());
@@ -127,7 +131,9 @@ std::string generate_stub(const std::string& source, const std::string& rel) {
             continue;
         }
         if (!in_region) {
-            out.push_back(raw);
+            const bool blank = t.empty();
+            if (!(blank && drop_next_blank)) out.push_back(raw);
+            drop_next_blank = false;
             continue;
         }
         if (starts_with(t, "// STUB:")) {

@@ -36,7 +36,6 @@ tt_status broadcast_plan(const char* function, const int64_t* shape_a, int32_t n
 
 namespace {
 
-
 // out = a (op) b with broadcasting; op is a function object float(float, float).
 template <class Op>
 tt_status binary_op(const char* function, const tt_tensor* a, const tt_tensor* b, tt_tensor** out, Op op) {

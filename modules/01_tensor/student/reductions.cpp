@@ -46,7 +46,6 @@ tt_status reduce_geometry(const char* function, const tt_tensor* t, int32_t axis
     return TT_NOT_IMPLEMENTED_YET("resolve_axis(function, axis, t->ndim, &ax) handles negative axes and reports an axis out of range.");
 }
 
-
 }  // namespace
 
 // Sum along the axis (0 for an axis of size 0).

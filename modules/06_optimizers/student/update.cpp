@@ -30,7 +30,6 @@ tt_status sgd_update(const tt_optimizer_config& c, tt_tensor* p, tt_tensor* buf,
     return TT_NOT_IMPLEMENTED_YET("compute g from p[k] BEFORE you change p[k].");
 }
 
-
 // One Adam / AdamW update of parameter p at step t (t >= 1) with the moment
 // tensors m and v.
 tt_status adam_update(const tt_optimizer_config& c, int64_t t, tt_tensor* p, tt_tensor* m, tt_tensor* v) {

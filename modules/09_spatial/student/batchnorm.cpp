@@ -46,7 +46,6 @@ static void require_vector(const char* function, const tt_tensor* t, const char*
                             "] (one value per channel of x), got " + sp::shape_str(t));
 }
 
-
 tt_status batchnorm2d_forward(const tt_tensor* x, const tt_tensor* gamma, const tt_tensor* beta,
                               tt_tensor* running_mean, tt_tensor* running_var, int32_t training,
                               float momentum, float eps, tt_tensor** out,

@@ -86,9 +86,6 @@ static ConvGeom conv_geometry(const char* function, const tt_tensor* x, const tt
     throw ttm::StatusError{TT_NOT_IMPLEMENTED_YET("OH = (H + 2*padding - KH) / stride + 1, the same for OW.")};
 }
 
-
-
-
 // im2col for images n0 .. n0+count-1 of x:
 //   cols[k, i*P + oh*OW + ow] = x[n0+i, c, oh*stride - pad + kh, ow*stride - pad + kw]
 // with k = (c*KH + kh)*KW + kw and zero where the index falls in the padding.

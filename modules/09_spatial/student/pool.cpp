@@ -47,7 +47,6 @@ PoolGeom pool_geometry(const char* function, const tt_tensor* x, int32_t kernel,
     throw ttm::StatusError{TT_NOT_IMPLEMENTED_YET("OH = (H - kernel) / stride + 1")};
 }
 
-
 // ------------------------------------------------------------------ max pool
 
 tt_status maxpool2d_forward(const tt_tensor* x, int32_t kernel, int32_t stride, tt_tensor** out,
