@@ -35,23 +35,6 @@ for ((r = 1; r <= rounds; ++r)); do
         "$a/bin/tt_bench" "${args[@]}" > "$out/a.$r.txt"
     fi
 done
-python3 - "$out" "$rounds" <<'PY'
-import re, statistics, sys
-out, rounds = sys.argv[1], int(sys.argv[2])
-def read(side):
-    vals = {}
-    for r in range(1, rounds + 1):
-        for line in open(f"{out}/{side}.{r}.txt"):
-            m = re.match(r"RESULT (\S+) ([-0-9.eE+]+) (.*)", line)
-            if m and m.group(1) != "threads":
-                vals.setdefault(m.group(1), []).append((float(m.group(2)), m.group(3)))
-    return vals
-A, B = read("a"), read("b")
-print(f"{'metric':28} {'A':>14} {'B':>14}  B speed-up   (medians of {rounds} alternating rounds; raw: {out})")
-for k, va in A.items():
-    if k not in B: continue
-    ma, mb, unit = statistics.median(v for v, _ in va), statistics.median(v for v, _ in B[k]), va[0][1]
-    rate = "/s" in unit
-    up = (mb / ma) if rate else (ma / mb)
-    print(f"{k:28} {ma:>11.4g} {unit:2} {mb:>11.4g} {unit:2}  {up:6.3f}x")
-PY
+echo "medians of $rounds alternating rounds; raw output in $out"
+awk -f "$(dirname "${BASH_SOURCE[0]}")/median_table.awk" -v left=a -v right=b -v left_label=A -v right_label=B \
+    -v subject=right -v decimals=3 "$out"/a.*.txt "$out"/b.*.txt

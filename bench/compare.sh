@@ -77,27 +77,7 @@ for ((r = 1; r <= rounds; ++r)); do
 done
 
 # Median over rounds per metric, then the table.
-awk '
-    function med(list,   n, a, i, j, t) {
-        n = split(list, a, " ")
-        for (i = 2; i <= n; ++i) { t = a[i]; for (j = i - 1; j >= 1 && a[j] + 0 > t + 0; --j) a[j + 1] = a[j]; a[j + 1] = t }
-        return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-    }
-    FNR == 1 { side = (FILENAME ~ /\/tt\./) ? "tt" : "torch" }
-    $1 == "RESULT" && $2 != "threads" {
-        if (!($2 in unit)) { order[++n] = $2; unit[$2] = $4 }
-        vals[side, $2] = vals[side, $2] " " $3
-    }
-    END {
-        printf "\n%-22s %16s %16s %10s\n", "metric", "TinyTorch", "PyTorch", "speed-up"
-        for (i = 1; i <= n; ++i) {
-            m = order[i]
-            if (!((("tt", m) in vals) && (("torch", m) in vals))) continue
-            a = med(vals["tt", m]); b = med(vals["torch", m])
-            higher_is_better = (unit[m] == "images/s" || unit[m] == "GFLOP/s")
-            ratio = higher_is_better ? (b > 0 ? a / b : 0) : (a > 0 ? b / a : 0)
-            u = unit[m] == "images/s" ? "img/s" : unit[m]
-            printf "%-22s %16s %16s %9.2fx\n", m, sprintf("%.4g %s", a, u), sprintf("%.4g %s", b, u), ratio
-        }
-    }' "$out"/tt.*.txt "$out"/torch.*.txt
+echo
+awk -f "$here/median_table.awk" -v left=tt -v right=torch -v left_label=TinyTorch -v right_label=PyTorch \
+    -v subject=left -v decimals=2 "$out"/tt.*.txt "$out"/torch.*.txt
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
