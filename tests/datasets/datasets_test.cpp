@@ -1,5 +1,7 @@
 // The dataset readers: the shipped TinyDigits, IDX files and CIFAR-10 batches
-// generated here (raw, gzip, directory and .tar.gz), and every error path.
+// generated here (raw, gzip, directory and .tar.gz), and every error path:
+// sizes claimed beyond what the file holds, decompression bombs (made here,
+// bounded: each case runs in about a second), paths that cannot be looked at.
 #include <catch2/catch.hpp>
 #include <zlib.h>
 
@@ -11,7 +13,10 @@
 #include <fstream>
 #include <random>
 #include <string>
+#include <tuple>
 #include <vector>
+
+#include <unistd.h>
 
 #include "common/temp_dir.hpp"
 #include "tinytorch/datasets.hpp"
@@ -58,6 +63,49 @@ Bytes idx_labels(const Bytes& labels) {
     put_be32(b, static_cast<uint32_t>(labels.size()));
     b.insert(b.end(), labels.begin(), labels.end());
     return b;
+}
+
+// One gzip member holding data (gzip files may be a run of members: zlib
+// reads them as one stream).
+Bytes gz_member(const Bytes& data) {
+    z_stream z{};
+    REQUIRE(deflateInit2(&z, 9, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY) == Z_OK);  // +16: gzip
+    Bytes out(deflateBound(&z, static_cast<uLong>(data.size())));
+    z.next_in = const_cast<uint8_t*>(data.data());
+    z.avail_in = static_cast<unsigned>(data.size());
+    z.next_out = out.data();
+    z.avail_out = static_cast<unsigned>(out.size());
+    REQUIRE(deflate(&z, Z_FINISH) == Z_STREAM_END);
+    out.resize(out.size() - z.avail_out);
+    deflateEnd(&z);
+    return out;
+}
+
+// A gzip file of pieces, each some bytes then some zero bytes: a bomb of
+// hundreds of megabytes from a file about 1000 times smaller, written fast
+// by repeating one compressed member of 1 MiB of zeros.
+struct Piece {
+    Bytes bytes;
+    uint64_t zeros = 0;
+};
+void write_gz_pieces(const std::string& path, const std::vector<Piece>& pieces) {
+    static const Bytes mib_of_zeros = gz_member(Bytes(1u << 20, 0));
+    std::ofstream f(path, std::ios::binary);
+    bool any = false;
+    auto put = [&](const Bytes& b) {
+        f.write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
+        any = true;
+    };
+    for (const Piece& p : pieces) {
+        if (!p.bytes.empty()) put(gz_member(p.bytes));
+        for (uint64_t i = 0; i < p.zeros >> 20; ++i) put(mib_of_zeros);
+        if (p.zeros % (1u << 20) != 0) put(gz_member(Bytes(static_cast<size_t>(p.zeros % (1u << 20)), 0)));
+    }
+    if (!any) put(gz_member({}));  // an empty gzip stream, not an empty file
+    REQUIRE(f.good());
+}
+void write_gz_zeros(const std::string& path, const Bytes& prefix, uint64_t zeros) {
+    write_gz_pieces(path, {{prefix, zeros}});
 }
 
 // Run f, require a DatasetError whose message mentions every one of words.
@@ -360,6 +408,97 @@ TEST_CASE("IDX errors: bad magic, truncated, over-long, label out of range, coun
     }
 }
 
+TEST_CASE("IDX sizes a header claims are checked before anything is allocated or read") {
+    TempDir tmp("datasets");
+    write_gz(tmp.str("lbl.gz"), idx_labels({1, 2}));
+    // 1 GB, 16 GB, 1 TB: over the reader's bound, refused from the header alone.
+    for (auto [n, h, w] : {std::tuple{1000000u, 1000u, 1u}, std::tuple{16000000u, 1000u, 1u},
+                           std::tuple{1u << 30, 1u << 30, 1u << 30}}) {
+        INFO(n << " x " << h << " x " << w);
+        write_raw(tmp.str("big.raw"), idx_images(n, h, w, Bytes(10, 0)));
+        require_dataset_error([&] { tt::data::read_idx_images_labels(tmp.str("big.raw"), tmp.str("lbl.gz"), 255.0f); },
+                              {"big.raw", "claims", "268,435,456", "corrupt"});
+    }
+    // 100 MB: allowed by the bound, but a plain file of 26 bytes holds 10.
+    write_raw(tmp.str("short.raw"), idx_images(100000, 1000, 1, Bytes(10, 0)));
+    require_dataset_error([&] { tt::data::read_idx_images_labels(tmp.str("short.raw"), tmp.str("lbl.gz"), 255.0f); },
+                          {"truncated", "expected 100,000,016", "got 26"});
+    // The same in gzip: a file of a few dozen bytes inflates to at most 1033
+    // times its size (deflate's best ratio), far below 100 MB.
+    write_gz(tmp.str("short.gz"), idx_images(100000, 1000, 1, Bytes(10, 0)));
+    require_dataset_error([&] { tt::data::read_idx_images_labels(tmp.str("short.gz"), tmp.str("lbl.gz"), 255.0f); },
+                          {"short.gz", "100,000,000", "gzip file of", "cannot hold"});
+    // Counts that differ are found from the headers, before the data: the
+    // labels here are cut short (gzip: not known until read), but the
+    // mismatch is what is reported.
+    write_gz(tmp.str("img.gz"), idx_images(3, 2, 2, Bytes(12, 0)));
+    Bytes cut = idx_labels({1, 2});
+    cut.pop_back();
+    write_gz(tmp.str("cut.gz"), cut);
+    require_dataset_error([&] { tt::data::read_idx_images_labels(tmp.str("img.gz"), tmp.str("cut.gz"), 255.0f); },
+                          {"3 images", "2 labels"});
+}
+
+TEST_CASE("IDX decompression bombs stop soon after the data the header announces") {
+    TempDir tmp("datasets");
+    write_gz(tmp.str("img.gz"), idx_images(2, 2, 2, Bytes(8, 0)));
+    // Two labels, then 64 MiB of zeros (a file of about 64 KB): reported as
+    // over-long after counting at most 1 MiB of the excess, not all of it.
+    write_gz_zeros(tmp.str("bomb.gz"), idx_labels({1, 2}), uint64_t{64} << 20);
+    require_dataset_error([&] { tt::data::read_idx_images_labels(tmp.str("img.gz"), tmp.str("bomb.gz"), 255.0f); },
+                          {"bomb.gz", "longer than its header says", "expected 10", "more than 1,048,586"});
+    // An excess under 1 MiB is counted exactly.
+    write_gz_zeros(tmp.str("little.gz"), idx_labels({1, 2}), 1000);
+    require_dataset_error([&] { tt::data::read_idx_images_labels(tmp.str("img.gz"), tmp.str("little.gz"), 255.0f); },
+                          {"expected 10", "got 1,010"});
+    // Images: a header announcing 1 x 1024 x 1024 (1 MiB), then 1 MiB of
+    // pixels and 64 MiB more zeros. The claim fits the file's ratio bound, the
+    // pixels are read, and the excess is counted up to 1 MiB only.
+    Bytes head = idx_images(1, 1024, 1024, {});
+    write_gz_zeros(tmp.str("imgbomb.gz"), head, (uint64_t{1} << 20) + (uint64_t{64} << 20));
+    write_gz(tmp.str("one.gz"), idx_labels({3}));
+    require_dataset_error([&] { tt::data::read_idx_images_labels(tmp.str("imgbomb.gz"), tmp.str("one.gz"), 255.0f); },
+                          {"imgbomb.gz", "longer than its header says", "expected 1,048,592", "more than 2,097,168"});
+}
+
+TEST_CASE("dataset paths that cannot be looked at are data-missing errors, never filesystem exceptions") {
+    TempDir tmp("datasets");
+    // A symbolic link loop: the directory, a file in it, the CIFAR path.
+    fs::create_symlink(tmp.path / "loop-b", tmp.path / "loop-a");
+    fs::create_symlink(tmp.path / "loop-a", tmp.path / "loop-b");
+    require_dataset_error([&] { tt::data::load_fashion_mnist(tmp.str("loop-a"), true); },
+                          {"Fashion-MNIST not found", "loop-a", "symbolic links"});
+    fs::create_directories(tmp.path / "idx");
+    fs::create_symlink(tmp.path / "idx" / "train-images-idx3-ubyte.gz", tmp.path / "idx" / "train-images-idx3-ubyte.gz");
+    require_dataset_error([&] { tt::data::load_mnist(tmp.str("idx"), true); },
+                          {"MNIST not found", "train-images-idx3-ubyte.gz", "symbolic links"});
+    require_dataset_error([&] { tt::data::read_idx_images_labels(tmp.str("loop-a"), tmp.str("loop-b"), 255.0f); },
+                          {"loop-a", "symbolic links"});
+    require_dataset_error([&] { tt::data::load_cifar10(tmp.str("loop-a"), true); },
+                          {"CIFAR-10 not found", "loop-a", "symbolic links", tt::data::kCifar10Url});
+    // find_cifar10 hands a path it cannot look at to the loader (which says why).
+    CHECK(tt::data::find_cifar10(tmp.str("loop-a")) == tmp.str("loop-a"));
+    fs::create_directories(tmp.path / "c");
+    fs::create_symlink(tmp.path / "c" / "test_batch.bin", tmp.path / "c" / "test_batch.bin");
+    require_dataset_error([&] { tt::data::load_cifar10(tmp.str("c"), false); }, {"test_batch.bin", "symbolic links"});
+    // A directory where a data file should be.
+    fs::create_directories(tmp.path / "d" / "t10k-images-idx3-ubyte.gz");
+    require_dataset_error([&] { tt::data::read_idx_images_labels(tmp.str("d/t10k-images-idx3-ubyte.gz"), tmp.str("x"), 255.0f); },
+                          {"t10k-images-idx3-ubyte.gz", "directory"});
+    // A folder that cannot be searched (root reads every folder: not testable as root).
+    if (::geteuid() != 0) {
+        fs::create_directories(tmp.path / "locked");
+        fs::permissions(tmp.path / "locked", fs::perms::none);
+        require_dataset_error([&] { tt::data::load_mnist(tmp.str("locked"), true); },
+                              {"MNIST not found", "locked", "Permission denied"});
+        require_dataset_error([&] { tt::data::load_cifar10(tmp.str("locked"), true); },
+                              {"CIFAR-10 not found", "locked", "Permission denied"});
+        fs::permissions(tmp.path / "locked", fs::perms::owner_all);
+    } else {
+        WARN("running as root: the unreadable-folder case is skipped");
+    }
+}
+
 // ---------------------------------------------------------------- CIFAR-10
 
 TEST_CASE("CIFAR-10 batches read from cifar-10-batches-bin/ or its parent") {
@@ -438,6 +577,68 @@ TEST_CASE("CIFAR-10 errors: missing path with the URL, incomplete, truncated, ba
     SECTION("a file that is not a tar") {
         write_gz(tmp.str("junk.tar.gz"), Bytes(2000, 'j'));
         require_dataset_error([&] { tt::data::load_cifar10(tmp.str("junk.tar.gz"), false); }, {"not a tar"});
+    }
+}
+
+TEST_CASE("CIFAR-10 sizes are checked against the format and the file; bombs stop early") {
+    TempDir tmp("datasets");
+    fs::path dir = tmp.path / "cifar-10-batches-bin";
+    write_cifar_dir(dir);
+    SECTION("a plain batch larger than 10,000 records is refused from its size") {
+        write_raw((dir / "test_batch.bin").string(), {});
+        fs::resize_file(dir / "test_batch.bin", uint64_t{40} << 20);  // sparse: nothing written
+        require_dataset_error([&] { tt::data::load_cifar10(dir.string(), false); },
+                              {"test_batch.bin", "41,943,040 bytes", "longer than a CIFAR-10 batch can be"});
+    }
+    SECTION("a gzipped batch that inflates without end stops past 10,000 records") {
+        write_gz_zeros((dir / "test_batch.bin").string(), {}, uint64_t{64} << 20);  // 64 MiB from ~64 KB
+        require_dataset_error([&] { tt::data::load_cifar10(dir.string(), false); },
+                              {"test_batch.bin", "longer than a CIFAR-10 batch can be", "30,730,000"});
+    }
+    const std::string tgz = tmp.str("cifar-10-binary.tar.gz");
+    SECTION("a tar entry claiming more than the file can hold") {
+        for (uint64_t claim : {uint64_t{2} << 30, uint64_t{8} << 30}) {
+            INFO("claim " << claim);
+            Bytes tar = tar_header("cifar-10-batches-bin/readme.html", claim);
+            tar.resize(tar.size() + 4096, 'x');
+            write_gz(tgz, tar);
+            require_dataset_error([&] { tt::data::load_cifar10(tgz, false); },
+                                  {"readme.html", "claims", "cannot hold that"});
+        }
+        // A GNU long name of 2 GB, and one merely longer than any path.
+        Bytes tar = tar_header("././@LongLink", uint64_t{2} << 30, 'L');
+        tar.resize(tar.size() + 4096, 'x');
+        write_gz(tgz, tar);
+        require_dataset_error([&] { tt::data::load_cifar10(tgz, false); }, {"claims", "cannot hold that"});
+        write_gz(tgz, make_tar({{"././@LongLink", Bytes(5000, 'n'), 'L'},
+                                {"x", cifar_batch(1, 1)}}));
+        require_dataset_error([&] { tt::data::load_cifar10(tgz, false); }, {"long name of 5,000 bytes"});
+    }
+    SECTION("a tar entry claiming more than the archive can be, in a (sparse) plain file that holds it") {
+        Bytes tar = tar_header("cifar-10-batches-bin/filler", uint64_t{300} << 20);
+        write_raw(tmp.str("big.tar"), tar);
+        fs::resize_file(tmp.path / "big.tar", (uint64_t{301} << 20));
+        require_dataset_error([&] { tt::data::load_cifar10(tmp.str("big.tar"), false); },
+                              {"filler", "claims 314,572,800", "268,435,456 bytes at most"});
+    }
+    SECTION("a wanted batch whose size is not whole records is refused before it is read") {
+        Bytes tar = tar_header("cifar-10-batches-bin/test_batch.bin", 3073 * 2 + 5);
+        tar.resize(tar.size() + 7168, 1);
+        write_gz(tgz, tar);
+        require_dataset_error([&] { tt::data::load_cifar10(tgz, false); },
+                              {"test_batch.bin", "6,151 bytes", "3073-byte records"});
+    }
+    SECTION("a tar.gz bomb: entries of zeros stop at 256 MiB of output") {
+        // 40 entries of 8 MiB zeros (320 MiB from a file of about 330 KB):
+        // each header is within what the file could hold, but the 32nd would
+        // end past what the archive can be, and is refused unread.
+        std::vector<Piece> pieces;
+        for (int i = 0; i < 40; ++i)
+            pieces.push_back({tar_header("cifar-10-batches-bin/f" + std::to_string(i), uint64_t{8} << 20), uint64_t{8} << 20});
+        pieces.push_back({cifar_batch(1, 1), 0});
+        write_gz_pieces(tgz, pieces);
+        require_dataset_error([&] { tt::data::load_cifar10(tgz, false); },
+                              {"cifar-10-binary.tar.gz", "f31 claims 8,388,608 bytes", "268,435,456 bytes at most"});
     }
 }
 

@@ -12,7 +12,12 @@
 // Every reader returns images as float CHW in [0, 1] and labels as class
 // indices (stored as float, like every other tensor). Any problem throws
 // tt::data::DatasetError with a message that names the file, what is wrong,
-// and what to do about it.
+// and what to do about it: a damaged or hostile file, a path that cannot be
+// looked at (a symlink loop, a folder without permission) or a decompression
+// bomb included. No size a file claims is trusted: it is checked against the
+// format, against what the file can hold and against the bounds below before
+// anything is allocated, and decompression stops as soon as the data passes
+// what the data set can be.
 #pragma once
 
 #include <cstdint>
@@ -26,6 +31,15 @@ class DatasetError : public std::runtime_error {
 public:
     explicit DatasetError(const std::string& what) : std::runtime_error(what) {}
 };
+
+// The most data an IDX file may hold: 256 MiB, over five times MNIST's
+// 47,040,000 bytes of training images (read as floats, four times that).
+inline constexpr uint64_t kMaxIdxBytes = uint64_t{1} << 28;
+// A CIFAR-10 batch holds at most 10,000 records of 3073 bytes; the whole
+// cifar-10-binary.tar.gz inflates to 184 MB (6 batches, a readme, the
+// class names): a tar stream is read up to 256 MiB, no further.
+inline constexpr uint64_t kMaxCifarBatchBytes = 10000 * 3073;
+inline constexpr uint64_t kMaxCifarTarBytes = uint64_t{1} << 28;
 
 struct ImageDataset {
     std::vector<float> images;  // count * channels * height * width, CHW per image, in [0, 1]

@@ -29,8 +29,21 @@ std::vector<std::string> batch_names(bool train) {
             "data_batch_5.bin"};
 }
 
+// What is at p: missing, a file, a directory, ... A path that cannot be
+// looked at (a symlink loop, a folder without permission) is the data-missing
+// error, naming the path and the system's reason.
+detail::PathProbe::Kind kind_of(const fs::path& p) {
+    detail::PathProbe at = detail::probe(p.string());
+    if (at.kind == detail::PathProbe::error)
+        throw DatasetError("CIFAR-10 not found: cannot access " + p.string() + " (" + at.why +
+                           "). Fix the path or its permissions. " + cifar10_instructions());
+    return at.kind;
+}
+bool is_file(const fs::path& p) { return kind_of(p) == detail::PathProbe::file; }
+bool is_dir(const fs::path& p) { return kind_of(p) == detail::PathProbe::directory; }
+
 bool holds_batches(const fs::path& dir) {
-    return fs::is_regular_file(dir / "test_batch.bin") || fs::is_regular_file(dir / "data_batch_1.bin");
+    return is_file(dir / "test_batch.bin") || is_file(dir / "data_batch_1.bin");
 }
 
 // Appends the records of one batch file (already in memory) to ds.
@@ -77,12 +90,19 @@ ImageDataset read_batch_dir(const fs::path& dir, bool train) {
     ImageDataset ds = empty_dataset(train);
     for (const std::string& name : batch_names(train)) {
         fs::path p = dir / name;
-        if (!fs::is_regular_file(p))
+        if (!is_file(p))
             throw DatasetError("CIFAR-10: " + p.string() + " is missing (the directory " + dir.string() +
                                " should hold data_batch_1.bin .. data_batch_5.bin and test_batch.bin). "
                                "Extract " + kTarName + " again, or pass the .tar.gz itself.");
         GzFile f(p.string());
-        std::vector<uint8_t> bytes = f.read_all(static_cast<size_t>(fs::file_size(p)));
+        // A batch has at most 10,000 records: a longer file (or a gzip bomb)
+        // is refused as soon as it passes that, before it fills memory.
+        const std::string too_long = "longer than a CIFAR-10 batch can be (at most 10,000 records = " +
+                                     with_commas(kMaxCifarBatchBytes) + " bytes): not a CIFAR-10 batch. " +
+                                     "Extract " + kTarName + " again, or pass the .tar.gz itself.";
+        if (!f.compressed() && f.file_size() > kMaxCifarBatchBytes)
+            throw DatasetError(p.string() + ": " + with_commas(f.file_size()) + " bytes is " + too_long);
+        std::vector<uint8_t> bytes = f.read_all(kMaxCifarBatchBytes, too_long);
         append_batch(ds, bytes, p.string());
     }
     return ds;
@@ -115,6 +135,11 @@ ImageDataset read_tar(const std::string& path, bool train) {
     const std::vector<std::string> wanted = batch_names(train);
     std::map<std::string, std::vector<uint8_t>> found;
     GzFile f(path);
+    // The real archive inflates to 184 MB: stop decompressing well before a
+    // bomb could fill memory or take minutes.
+    f.set_limit(kMaxCifarTarBytes, "the archive inflates to more than " + with_commas(kMaxCifarTarBytes) +
+                                       " bytes, far more than " + kTarName + " (184 MB): it is not CIFAR-10 "
+                                       "or it is damaged. Download it again from " + kCifar10Url + ".");
     uint8_t hdr[512];
     std::string long_name;  // from a GNU 'L' entry, names the next entry
     bool any_header = false;
@@ -137,10 +162,22 @@ ImageDataset read_tar(const std::string& path, bool train) {
                                                   : std::string(": not a tar archive. Expected ") + kTarName +
                                                         " from " + kCifar10Url + "."));
         any_header = true;
-        const uint64_t size = parse_octal(hdr + 124, 12, path);
+        const uint64_t size = parse_octal(hdr + 124, 12, path);  // 11 octal digits: < 2^33
         const uint64_t padded = (size + 511) / 512 * 512;
         const char type = static_cast<char>(hdr[156]);
         std::string name = field_string(hdr, 100);
+        // The size a header claims must fit in what the file can still hold
+        // and in what the archive can be, before any of it is read.
+        const uint64_t end = f.position() + padded;
+        if (end > f.max_data_bytes() || end > kMaxCifarTarBytes)
+            throw DatasetError(path + ": tar entry " + name + " claims " + with_commas(size) + " bytes, but " +
+                               (end > f.max_data_bytes()
+                                    ? "a " + std::string(f.compressed() ? "gzip " : "") + "file of " +
+                                          with_commas(f.file_size()) + " bytes cannot hold that"
+                                    : "the CIFAR-10 archive is " + with_commas(kMaxCifarTarBytes) +
+                                          " bytes at most") +
+                               ": the archive is corrupt or not CIFAR-10. Download it again from " + kCifar10Url +
+                               ".");
         if (!long_name.empty()) {
             name = long_name;
             long_name.clear();
@@ -148,6 +185,9 @@ ImageDataset read_tar(const std::string& path, bool train) {
             name = field_string(hdr + 345, 155) + "/" + name;
         }
         if (type == 'L') {
+            if (size > 4096)  // PATH_MAX: a longer name is no file name
+                throw DatasetError(path + ": corrupt tar archive: a GNU long name of " + with_commas(size) +
+                                   " bytes (a path is at most 4096). Download it again from " + kCifar10Url + ".");
             std::vector<uint8_t> data(padded);
             if (f.read(data.data(), padded) < padded)
                 throw DatasetError(path + ": truncated tar archive. Download it again from " + kCifar10Url + ".");
@@ -157,6 +197,11 @@ ImageDataset read_tar(const std::string& path, bool train) {
         std::string base = fs::path(name).filename().string();
         bool want = (type == '0' || type == '\0') &&
                     std::find(wanted.begin(), wanted.end(), base) != wanted.end() && !found.count(base);
+        if (want && (size == 0 || size > kMaxCifarBatchBytes || size % kRecord != 0))
+            throw DatasetError(path + ":" + name + ": truncated or not a CIFAR-10 batch: " + with_commas(size) +
+                               " bytes is not a whole number of " + std::to_string(kRecord) +
+                               "-byte records from 1 to 10,000 (a full batch is " + with_commas(kFullBatch) +
+                               " bytes). Download " + kTarName + " again from " + kCifar10Url + ".");
         if (want) {
             std::vector<uint8_t> data(static_cast<size_t>(size));
             size_t n = f.read(data.data(), data.size());
@@ -184,10 +229,16 @@ ImageDataset read_tar(const std::string& path, bool train) {
     return ds;
 }
 
+// A candidate that cannot be looked at counts as found: load_cifar10 then
+// says why it cannot be read, instead of a bare "not found".
 bool looks_like_cifar10(const fs::path& p) {
-    if (fs::is_regular_file(p)) return true;
-    if (!fs::is_directory(p)) return false;
-    return holds_batches(p) || holds_batches(p / kDirName) || fs::is_regular_file(p / kTarName);
+    try {
+        if (is_file(p)) return true;
+        if (!is_dir(p)) return false;
+        return holds_batches(p) || holds_batches(p / kDirName) || is_file(p / kTarName);
+    } catch (const DatasetError&) {
+        return true;
+    }
 }
 
 }  // namespace
@@ -202,13 +253,13 @@ std::string cifar10_instructions() {
 
 ImageDataset load_cifar10(const std::string& path, bool train) {
     fs::path p(path);
-    if (path.empty() || !fs::exists(p))
+    if (path.empty() || kind_of(p) == detail::PathProbe::missing)
         throw DatasetError("CIFAR-10 not found" + (path.empty() ? std::string() : " at " + path) + ". " +
                            cifar10_instructions());
-    if (!fs::is_directory(p)) return read_tar(p.string(), train);
+    if (!is_dir(p)) return read_tar(p.string(), train);
     if (holds_batches(p)) return read_batch_dir(p, train);
     if (holds_batches(p / kDirName)) return read_batch_dir(p / kDirName, train);
-    if (fs::is_regular_file(p / kTarName)) return read_tar((p / kTarName).string(), train);
+    if (is_file(p / kTarName)) return read_tar((p / kTarName).string(), train);
     throw DatasetError("CIFAR-10 not found in " + path + ": it holds neither data_batch_*.bin/test_batch.bin, nor " +
                        kDirName + "/, nor " + kTarName + ". " + cifar10_instructions());
 }
@@ -225,7 +276,9 @@ std::vector<std::string> cifar10_candidates(const std::string& cli_path) {
 }
 
 std::string find_cifar10(const std::string& cli_path) {
-    if (!cli_path.empty()) return fs::exists(cli_path) ? cli_path : std::string();
+    // An explicit path that exists, or that cannot be looked at (the loader
+    // then says why), is the answer; only a missing one is "not found".
+    if (!cli_path.empty()) return detail::probe(cli_path).kind == detail::PathProbe::missing ? std::string() : cli_path;
     for (const std::string& c : cifar10_candidates(cli_path))
         if (looks_like_cifar10(c)) return c;
     return {};

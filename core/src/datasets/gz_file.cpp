@@ -1,5 +1,9 @@
 #include "datasets/gz_file.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -9,11 +13,26 @@
 namespace tt::data::detail {
 
 GzFile::GzFile(const std::string& path) : path_(path) {
-    errno = 0;
-    f_ = gzopen(path.c_str(), "rb");
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        int err = errno;
+        std::string hint = err == EACCES ? " Check its permissions (it must be readable by you)."
+                           : err == ELOOP ? " Fix or remove the symbolic link."
+                                          : "";
+        throw DatasetError("cannot open " + path + ": " + std::strerror(err) + "." + hint);
+    }
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        bool dir = S_ISDIR(st.st_mode);
+        ::close(fd);
+        throw DatasetError("cannot read " + path + ": " +
+                           (dir ? "it is a directory, not a data file." : "it is not a regular file."));
+    }
+    file_size_ = static_cast<uint64_t>(st.st_size);
+    f_ = gzdopen(fd, "rb");
     if (f_ == nullptr) {
-        std::string why = errno != 0 ? std::strerror(errno) : "zlib could not open it";
-        throw DatasetError("cannot open " + path + ": " + why);
+        ::close(fd);
+        throw DatasetError("cannot open " + path + ": zlib could not open it (out of memory?)");
     }
     gzbuffer(f_, 1u << 18);  // fewer, larger reads from disk
 }
@@ -31,15 +50,32 @@ void GzFile::fail_stream(const char* what) const {
                        "). The file is damaged or was cut short: download it again.");
 }
 
+bool GzFile::compressed() { return gzdirect(f_) == 0; }
+
+uint64_t GzFile::max_data_bytes() {
+    if (!compressed()) return file_size_;
+    return file_size_ > UINT64_MAX / kMaxDeflateRatio ? UINT64_MAX : file_size_ * kMaxDeflateRatio;
+}
+
+void GzFile::set_limit(uint64_t max_bytes, std::string why) {
+    limit_ = max_bytes;
+    limit_why_ = std::move(why);
+}
+
 size_t GzFile::read(void* dst, size_t n) {
     auto* out = static_cast<unsigned char*>(dst);
     size_t total = 0;
     while (total < n) {
-        unsigned chunk = static_cast<unsigned>(std::min<size_t>(n - total, 1u << 30));
+        // Never decompress more than one byte past the limit: that byte is
+        // what tells "exactly at the limit" from "over it".
+        if (pos_ > limit_) throw DatasetError(path_ + ": " + limit_why_);
+        uint64_t room = limit_ == UINT64_MAX ? UINT64_MAX : limit_ - pos_ + 1;
+        unsigned chunk = static_cast<unsigned>(std::min<uint64_t>({n - total, 1u << 30, room}));
         int got = gzread(f_, out + total, chunk);
         if (got < 0) fail_stream("corrupt gzip stream");
         total += static_cast<size_t>(got);
         pos_ += static_cast<uint64_t>(got);
+        if (pos_ > limit_) throw DatasetError(path_ + ": " + limit_why_);
         if (static_cast<unsigned>(got) < chunk) {
             int code = Z_OK;
             gzerror(f_, &code);
@@ -65,15 +101,17 @@ size_t GzFile::skip(uint64_t n) {
     return static_cast<size_t>(n - left);
 }
 
-std::vector<uint8_t> GzFile::read_all(size_t size_hint) {
-    // One spare byte: a file of exactly size_hint bytes ends without a regrow.
-    std::vector<uint8_t> buf(std::max<size_t>(size_hint + 1, 1u << 16));
+std::vector<uint8_t> GzFile::read_all(uint64_t max_bytes, const std::string& too_long) {
+    // Grow by doubling as the data arrives, starting small: memory follows
+    // what the file really holds, and stops one byte past max_bytes.
+    std::vector<uint8_t> buf(1u << 16);
     size_t used = 0;
     for (;;) {
         size_t got = read(buf.data() + used, buf.size() - used);
         used += got;
+        if (used > max_bytes) throw DatasetError(path_ + ": " + too_long);
         if (used < buf.size()) break;
-        buf.resize(buf.size() * 2);
+        buf.resize(static_cast<size_t>(std::min<uint64_t>(buf.size() * 2, max_bytes + 1)));
     }
     buf.resize(used);
     return buf;
@@ -83,6 +121,20 @@ std::string with_commas(uint64_t n) {
     std::string s = std::to_string(n);
     for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<size_t>(i), ",");
     return s;
+}
+
+PathProbe probe(const std::string& path) {
+    PathProbe p;
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) {
+        int err = errno;
+        if (err == ENOENT || err == ENOTDIR) return p;  // missing (a dangling link too)
+        p.kind = PathProbe::error;
+        p.why = std::strerror(err);
+        return p;
+    }
+    p.kind = S_ISREG(st.st_mode) ? PathProbe::file : S_ISDIR(st.st_mode) ? PathProbe::directory : PathProbe::other;
+    return p;
 }
 
 }  // namespace tt::data::detail

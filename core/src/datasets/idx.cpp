@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <memory>
 
 #include "datasets/gz_file.hpp"
 #include "tinytorch/datasets.hpp"
@@ -27,18 +28,41 @@ uint32_t be32(const uint8_t* p) {
     return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
 }
 
+// One IDX file, opened and its header checked; the data is read later, once
+// both files' headers agree.
 struct IdxFile {
+    std::unique_ptr<GzFile> f;
     std::vector<int64_t> dims;
-    std::vector<uint8_t> data;  // prod(dims) bytes
+    size_t header_bytes = 0;
+    uint64_t payload = 0;       // prod(dims) bytes, as the header claims
+    std::vector<uint8_t> data;  // payload bytes, once read
 };
 
-// Reads one IDX file whole and checks magic, dims and the exact length.
-IdxFile read_idx(const std::string& path, uint32_t magic, const char* kind) {
-    if (!fs::exists(path)) throw DatasetError("IDX " + std::string(kind) + " file not found: " + path);
-    GzFile f(path);
+std::string dims_text(const std::vector<int64_t>& dims) {
+    std::string s;
+    for (size_t d = 0; d < dims.size(); ++d) s += (d ? " x " : "") + std::to_string(dims[d]);
+    return s;
+}
+
+// Opens an IDX file and checks its magic and dimensions, and that the data
+// the header claims fits both what this reader accepts (kMaxIdxBytes) and
+// what the file can hold: exactly its size when raw, at most
+// kMaxDeflateRatio times its size when gzip. Nothing is allocated from the
+// claim.
+IdxFile open_idx(const std::string& path, uint32_t magic, const char* kind) {
+    detail::PathProbe where = detail::probe(path);
+    if (where.kind == detail::PathProbe::missing)
+        throw DatasetError("IDX " + std::string(kind) + " file not found: " + path);
+    if (where.kind == detail::PathProbe::error)
+        throw DatasetError("IDX " + std::string(kind) + " file not readable: cannot access " + path + " (" +
+                           where.why + "). Fix the path or its permissions.");
+    IdxFile out;
+    out.f = std::make_unique<GzFile>(path);
+    GzFile& f = *out.f;
     const size_t ndim = magic & 0xFF;
     uint8_t header[4 + 4 * 3];
     const size_t header_bytes = 4 + 4 * ndim;
+    out.header_bytes = header_bytes;
     size_t got = f.read(header, 4);
     if (got < 4)
         throw DatasetError(path + ": truncated IDX file: expected at least " +
@@ -61,7 +85,6 @@ IdxFile read_idx(const std::string& path, uint32_t magic, const char* kind) {
     if (got < 4 * ndim)
         throw DatasetError(path + ": truncated IDX file: expected " + std::to_string(header_bytes) +
                            " bytes of header, got " + std::to_string(4 + got) + ".");
-    IdxFile out;
     uint64_t payload = 1;
     for (size_t d = 0; d < ndim; ++d) {
         uint32_t size = be32(header + 4 + 4 * d);
@@ -69,34 +92,86 @@ IdxFile read_idx(const std::string& path, uint32_t magic, const char* kind) {
             throw DatasetError(path + ": IDX dimension " + std::to_string(d) + " is " +
                                std::to_string(size) + ", which is not a plausible size: the header is corrupt.");
         out.dims.push_back(size);
-        payload *= size;
-        if (payload > (uint64_t{1} << 40))
-            throw DatasetError(path + ": IDX header claims more than 1 TB of data: the header is corrupt.");
+        payload *= size;  // <= 2^30 * 2^30 * 2^30 would overflow: stop early
+        if (payload > kMaxIdxBytes) break;
     }
-    out.data.resize(payload);
-    got = f.read(out.data.data(), payload);
+    if (payload > kMaxIdxBytes || out.dims.size() < ndim)
+        throw DatasetError(path + ": the IDX header claims " + dims_text(out.dims) +
+                           (out.dims.size() < ndim ? " x ..." : "") + " = more than " +
+                           with_commas(kMaxIdxBytes) + " bytes of data, more than any data set this reader "
+                           "takes (MNIST's 60,000 training images are 47,040,000 bytes): the header is corrupt.");
+    out.payload = payload;
     const uint64_t expected = header_bytes + payload;
-    if (got < payload)
-        throw DatasetError(path + ": truncated IDX file: expected " + with_commas(expected) +
-                           " bytes (header " + std::to_string(header_bytes) + " + data " +
-                           with_commas(payload) + "), got " + with_commas(header_bytes + got) +
-                           ". Download the file again.");
-    uint8_t extra[4096];
-    size_t more = f.read(extra, sizeof extra);
-    if (more > 0) {
-        uint64_t actual = expected + more + f.skip(UINT64_MAX);
-        throw DatasetError(path + ": IDX file is longer than its header says: expected " +
-                           with_commas(expected) + " bytes, got " + with_commas(actual) +
-                           ". The header or the file is wrong.");
+    if (!f.compressed()) {
+        // A plain file holds exactly what it holds: check before reading.
+        const uint64_t actual = f.file_size();
+        if (actual < expected)
+            throw DatasetError(path + ": truncated IDX file: expected " + with_commas(expected) +
+                               " bytes (header " + std::to_string(header_bytes) + " + data " +
+                               with_commas(payload) + " for " + dims_text(out.dims) + "), got " +
+                               with_commas(actual) + ". Download the file again.");
+        if (actual > expected)
+            throw DatasetError(path + ": IDX file is longer than its header says: expected " +
+                               with_commas(expected) + " bytes, got " + with_commas(actual) +
+                               ". The header or the file is wrong.");
+    } else if (expected > f.max_data_bytes()) {
+        throw DatasetError(path + ": the IDX header claims " + dims_text(out.dims) + " = " + with_commas(payload) +
+                           " bytes of data, but a gzip file of " + with_commas(f.file_size()) +
+                           " bytes cannot hold more than " + with_commas(f.max_data_bytes()) +
+                           ": the header is corrupt or the file was cut short. Download it again.");
     }
     return out;
 }
 
-// dir/<base>.gz, else dir/<base>; empty when neither exists.
-std::string find_idx(const std::string& dir, const std::string& base) {
+// Reads the data the header announced, in pieces (memory grows with what
+// really arrives), then checks that nothing follows it. Decompression stops
+// soon after the expected length: an over-long gzip stream is not inflated
+// to its end.
+void read_idx_data(IdxFile& idx) {
+    GzFile& f = *idx.f;
+    const std::string& path = f.path();
+    const uint64_t payload = idx.payload;
+    constexpr size_t kPiece = size_t{16} << 20;
+    std::vector<uint8_t>& data = idx.data;
+    while (data.size() < payload) {
+        size_t old = data.size();
+        size_t want = static_cast<size_t>(std::min<uint64_t>(payload - old, kPiece));
+        data.resize(old + want);
+        size_t got = f.read(data.data() + old, want);
+        data.resize(old + got);
+        if (got < want) break;
+    }
+    const uint64_t expected = idx.header_bytes + payload;
+    if (data.size() < payload)
+        throw DatasetError(path + ": truncated IDX file: expected " + with_commas(expected) +
+                           " bytes (header " + std::to_string(idx.header_bytes) + " + data " +
+                           with_commas(payload) + " for " + dims_text(idx.dims) + "), got " +
+                           with_commas(idx.header_bytes + data.size()) + ". Download the file again.");
+    // Count what follows, up to 1 MiB: enough to say how wrong the file is
+    // without inflating a bomb to its end.
+    constexpr uint64_t kCountUpTo = uint64_t{1} << 20;
+    uint64_t more = f.skip(kCountUpTo + 1);
+    if (more > 0)
+        throw DatasetError(path + ": IDX file is longer than its header says: expected " +
+                           with_commas(expected) + " bytes, got " +
+                           (more > kCountUpTo ? "more than " + with_commas(expected + kCountUpTo)
+                                              : with_commas(expected + more)) +
+                           ". The header or the file is wrong.");
+    idx.f.reset();  // close the file
+}
+
+// dir/<base>.gz, else dir/<base>; empty when neither exists. A path that
+// cannot be looked at (a symlink loop, a folder without permission) is a
+// data-missing error naming the path and the system's reason.
+std::string find_idx(const std::string& dir, const std::string& base, const std::string& dataset,
+                     const std::string& where_to_get) {
     for (const std::string& name : {base + ".gz", base}) {
         fs::path p = fs::path(dir) / name;
-        if (fs::is_regular_file(p)) return p.string();
+        detail::PathProbe at = detail::probe(p.string());
+        if (at.kind == detail::PathProbe::file) return p.string();
+        if (at.kind == detail::PathProbe::error)
+            throw DatasetError(dataset + " not found: cannot access " + p.string() + " (" + at.why + "). " +
+                               where_to_get);
     }
     return {};
 }
@@ -114,12 +189,17 @@ ImageDataset load_idx_dataset(const std::string& dir, bool train, const IdxSpec&
     const std::string prefix = train ? spec.train_prefix : spec.test_prefix;
     const std::string img_base = prefix + "-images-idx3-ubyte";
     const std::string lbl_base = prefix + "-labels-idx1-ubyte";
-    std::string img = find_idx(dir, img_base), lbl = find_idx(dir, lbl_base);
+    std::string img = find_idx(dir, img_base, spec.name, spec.where_to_get);
+    std::string lbl = find_idx(dir, lbl_base, spec.name, spec.where_to_get);
     for (const auto& [found, base] : {std::pair{img, img_base}, std::pair{lbl, lbl_base}}) {
         if (!found.empty()) continue;
-        std::string where = fs::is_directory(dir) ? "the directory " + dir + " has no " + base + ".gz (nor " +
-                                                        base + ")"
-                                                  : "the directory " + dir + " does not exist";
+        detail::PathProbe d = detail::probe(dir);
+        std::string where = d.kind == detail::PathProbe::directory
+                                ? "the directory " + dir + " has no " + base + ".gz (nor " + base + ")"
+                            : d.kind == detail::PathProbe::error
+                                ? "cannot access the directory " + dir + " (" + d.why + ")"
+                            : d.kind == detail::PathProbe::missing ? "the directory " + dir + " does not exist"
+                                                                   : dir + " is not a directory";
         throw DatasetError(std::string(spec.name) + " not found: " + where + ". " + spec.where_to_get);
     }
     ImageDataset ds = read_idx_images_labels(img, lbl, spec.pixel_max,
@@ -143,12 +223,15 @@ ImageDataset read_idx_images_labels(const std::string& images_path, const std::s
     if (num_classes < 1 || num_classes > 256)
         throw DatasetError("read_idx_images_labels: num_classes must be in [1, 256], got " +
                            std::to_string(num_classes));
-    IdxFile images = read_idx(images_path, kIdxImages, "images");
-    IdxFile labels = read_idx(labels_path, kIdxLabels, "labels");
+    // Both headers first: a count mismatch is found before reading any data.
+    IdxFile images = open_idx(images_path, kIdxImages, "images");
+    IdxFile labels = open_idx(labels_path, kIdxLabels, "labels");
     if (images.dims[0] != labels.dims[0])
         throw DatasetError("image and label counts differ: " + images_path + " holds " +
                            std::to_string(images.dims[0]) + " images, " + labels_path + " holds " +
                            std::to_string(labels.dims[0]) + " labels. Are they from the same split?");
+    read_idx_data(images);
+    read_idx_data(labels);
 
     ImageDataset ds;
     ds.count = images.dims[0];
