@@ -142,10 +142,10 @@ TEST_CASE("store: records survive a save/load round trip; saves are atomic", "[p
     CHECK(b3->impl == iso.impl);
     CHECK(s.records(9).size() == 1);
 
-    // Only the store and its lock file remain: no temporary files.
+    // Only the store, its lock file and its key remain: no temporary files.
     for (const auto& e : fs::directory_iterator(fs::path(path).parent_path())) {
         std::string name = e.path().filename().string();
-        CHECK((name == "progress.json" || name == "progress.json.lock"));
+        CHECK((name == "progress.json" || name == "progress.json.lock" || name == "progress.json.key"));
     }
     // Unknown members written by someone else are kept.
     Json doc = Json::parse(read_file(path));

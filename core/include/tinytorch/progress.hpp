@@ -20,12 +20,22 @@
 // every student library the grade ran (modules 01..NN whose chosen variant is
 // student). Rebuilding a library with different code makes the grade stale.
 //
+// A grade is also tied to the grader: each record carries "hmac_sha256", the
+// HMAC-SHA256 of the record (module, mode and every field above) keyed with a
+// per-checkout secret that tito creates on first use beside the store
+// (<store>.key: 32 random bytes as hex, mode 0600, readable only by tito's
+// user, never by the grading children). A record that does not verify (edited
+// or written by hand, copied from another checkout, no signature, key missing
+// or not private) counts for nothing: it is shown as forged or edited, and the
+// gate stays locked until the module is graded again.
+//
 // The gate (milestone 04 needs gate_status(9)): module NN graded on the
 // student's own stack 01..NN (an integrated grade), every test passed, and the
 // hashes of the student libraries 01..NN recorded then still match the files
 // built now. Nothing here loads a module library: it reads the files' bytes.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -148,6 +158,9 @@ struct GradeRecord {
     std::string timestamp;   // the same, ISO 8601 UTC
     std::string impl;        // the spec the grade ran with
     std::vector<LibraryStamp> libraries;
+    // Set when read from a store: empty when the signature verifies, else why
+    // the record cannot be trusted ("... forged or edited ...").
+    std::string unverified;
 };
 
 // Stamps of the student libraries a grade of `module` with `choice` involves:
@@ -156,23 +169,56 @@ struct GradeRecord {
 std::vector<LibraryStamp> stamp_libraries(int module, const ImplChoice& choice,
                                           const std::string& lib_dir = "");
 
-// Whether the libraries a record was graded with are still the ones built now.
+// Whether the libraries a record was graded with are still the ones built now
+// (a record that does not verify is never fresh: its reason comes first).
 struct Freshness {
     bool fresh = true;
     std::vector<std::string> reasons;  // one line per changed or missing library
 };
 Freshness check_fresh(const GradeRecord& record, const std::string& lib_dir = "");
 
+// ---------------------------------------------------------------- signing
+
+using Digest = std::array<uint8_t, 32>;
+// SHA-256 (FIPS 180-4) and HMAC-SHA256 (RFC 2104).
+Digest sha256(const void* data, size_t size);
+Digest hmac_sha256(const void* key, size_t key_size, const void* data, size_t size);
+// Lowercase hex of bytes; comparison whose time does not depend on where
+// two strings differ.
+std::string hex_bytes(const void* data, size_t size);
+bool equal_in_constant_time(const std::string& a, const std::string& b);
+
+// The key file of a store: <store>.key.
+std::string key_path(const std::string& store_path);
+struct Secret {
+    std::string key;      // 32 bytes; empty when unusable
+    std::string problem;  // why it is unusable ("its key file ... is missing")
+};
+// Reads the key of a store, refusing one that is a symbolic link, not a
+// regular file, another user's, or readable or writable by group or others.
+// With create, a missing key is made (atomically, mode 0600); creation
+// failures throw std::runtime_error naming the path.
+Secret load_secret(const std::string& store_path, bool create);
+// The hex HMAC-SHA256 of a record (everything record_to writes, its module
+// and mode) with key.
+std::string sign_record(const GradeRecord& record, const std::string& key);
+
 // ---------------------------------------------------------------- store
 
 struct Store {
     std::string path;  // where it was loaded from / will be saved to
     Json doc;          // the whole document (unknown members are kept)
+    // The key records are signed and checked with, read on first use (put
+    // creates it when missing; find only reads it).
+    mutable std::optional<Secret> secret;
 
-    // The record of module n in mode m, if any (malformed records are skipped).
+    // The record of module n in mode m, if any (malformed records are
+    // skipped); its signature checked (GradeRecord::unverified).
     std::optional<GradeRecord> find(int module, Mode mode) const;
     // Every record of module n (any mode), newest first.
     std::vector<GradeRecord> records(int module) const;
+    // Insert or replace, signed (creates the key beside path when missing;
+    // throws std::runtime_error when it cannot).
     void put(const GradeRecord& record);
 };
 
@@ -180,8 +226,10 @@ struct Store {
 std::string default_store_path();
 
 // Read the store. A missing file gives an empty store; an unreadable or
-// corrupt one is renamed aside (warning on stderr) and gives an empty store.
-// Never throws for bad content.
+// corrupt one is renamed aside (warning on stderr) and gives an empty store;
+// a directory, a symbolic link loop or another non-file at the path gives a
+// warning naming it and an empty store (left in place). Never throws for bad
+// content.
 Store load(const std::string& path = default_store_path());
 // Write atomically (temp file in the same directory, fsync, rename, fsync dir).
 // Throws std::runtime_error naming the path when it cannot.

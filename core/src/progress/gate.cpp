@@ -27,6 +27,11 @@ GateStatus gate_status(int module, const Store& store, const std::string& lib_di
         return g;
     }
     const GradeRecord& r = *g.record;
+    // A record whose signature does not verify says nothing about the grade.
+    if (!r.unverified.empty()) {
+        g.reasons.push_back(r.unverified);
+        return g;
+    }
     if (!r.passed_all) {
         g.reasons.push_back("the last integrated grade of module " + nn + " (" + r.timestamp +
                             ") scored " + score_text(r.score) + "/" + score_text(r.max_score) +

@@ -62,6 +62,10 @@ std::vector<LibraryStamp> stamp_libraries(int module, const ImplChoice& choice,
 
 Freshness check_fresh(const GradeRecord& record, const std::string& lib_dir) {
     Freshness f;
+    if (!record.unverified.empty()) {
+        f.fresh = false;
+        f.reasons.push_back(record.unverified);
+    }
     for (const LibraryStamp& s : record.libraries) {
         std::string path = library_path_in(lib_dir, s.module, Variant::student);
         std::string now = hash_file(path);

@@ -13,6 +13,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "tinytorch/progress.hpp"
@@ -70,6 +71,10 @@ void set_aside(const std::string& path, const std::string& why) {
                   << " and grading starts from an empty store.\n";
 }
 
+// v within [lo, hi] (a NaN gives lo): what a hand-edited number may be cast
+// to an integer from without undefined behaviour.
+double clamped(double v, double lo, double hi) { return v >= lo ? (v <= hi ? v : hi) : lo; }
+
 std::optional<GradeRecord> record_from(int module, Mode mode, const Json& j) {
     if (!j.is_object()) return std::nullopt;
     const Json* score = j.find("score");
@@ -84,9 +89,9 @@ std::optional<GradeRecord> record_from(int module, Mode mode, const Json& j) {
     r.score = score->as_number();
     r.max_score = max->as_number();
     r.passed_all = passed_all->as_bool();
-    r.cases = static_cast<int>(j.number_or("cases", 0));
-    r.passed = static_cast<int>(j.number_or("passed", 0));
-    r.time = static_cast<int64_t>(j.number_or("time", 0));
+    r.cases = static_cast<int>(clamped(j.number_or("cases", 0), 0, 1e9));
+    r.passed = static_cast<int>(clamped(j.number_or("passed", 0), 0, 1e9));
+    r.time = static_cast<int64_t>(clamped(j.number_or("time", 0), 0, 4e12));
     r.timestamp = j.string_or("timestamp", "");
     r.impl = j.string_or("impl", "");
     if (const Json* libs = j.find("libraries"); libs && libs->is_object()) {
@@ -99,6 +104,9 @@ std::optional<GradeRecord> record_from(int module, Mode mode, const Json& j) {
     return r;
 }
 
+constexpr const char* kMacMember = "hmac_sha256";
+
+// Everything a record says, without its signature.
 Json record_to(const GradeRecord& r) {
     Json j = Json::object();
     j.set("score", r.score);
@@ -118,6 +126,29 @@ Json record_to(const GradeRecord& r) {
     }
     j.set("libraries", libs);
     return j;
+}
+
+// The key of a store, read once (and created when `create`).
+const Secret& secret_of(const Store& store, bool create) {
+    if (!store.secret || (create && store.secret->key.empty()))
+        store.secret = load_secret(store.path.empty() ? default_store_path() : store.path, create);
+    return *store.secret;
+}
+
+// Why the record j of (module, mode) cannot be trusted; empty when its
+// signature verifies.
+std::string verify(const Store& store, const GradeRecord& r, const Json& j) {
+    std::string what = "the " + std::string(mode_name(r.mode)) + " grade of module " + two_digits(r.module) +
+                       (r.timestamp.empty() ? std::string() : " (" + r.timestamp + ")");
+    const Json* mac = j.find(kMacMember);
+    if (!mac || !mac->is_string() || mac->as_string().empty())
+        return what + " carries no signature: it was forged or edited by hand, or written by an older tito";
+    const Secret& secret = secret_of(store, false);
+    if (secret.key.empty())
+        return what + " cannot be verified: " + secret.problem + ", so it counts as forged or edited";
+    if (!equal_in_constant_time(mac->as_string(), sign_record(r, secret.key)))
+        return what + " does not match its signature: it was forged or edited outside tito";
+    return "";
 }
 
 std::string exe_dir() {
@@ -190,7 +221,9 @@ std::optional<GradeRecord> Store::find(int module, Mode mode) const {
     const Json* per_module = grades ? grades->find(two_digits(module)) : nullptr;
     const Json* rec = per_module ? per_module->find(mode_name(mode)) : nullptr;
     if (!rec) return std::nullopt;
-    return record_from(module, mode, *rec);
+    std::optional<GradeRecord> r = record_from(module, mode, *rec);
+    if (r) r->unverified = verify(*this, *r, *rec);
+    return r;
 }
 
 std::vector<GradeRecord> Store::records(int module) const {
@@ -209,7 +242,21 @@ void Store::put(const GradeRecord& record) {
     Json* per_module = grades->find(two_digits(record.module));
     if (!per_module || !per_module->is_object())
         per_module = &grades->set(two_digits(record.module), Json::object());
-    per_module->set(mode_name(record.mode), record_to(record));
+    const Secret& secret = secret_of(*this, true);
+    if (secret.key.empty())
+        throw std::runtime_error("cannot sign the grade for the progress store " + path + ": " + secret.problem);
+    Json j = record_to(record);
+    j.set(kMacMember, sign_record(record, secret.key));
+    per_module->set(mode_name(record.mode), j);
+}
+
+std::string sign_record(const GradeRecord& record, const std::string& key) {
+    // Module and mode are part of the message: a record moved to another
+    // module or mode does not verify either.
+    const std::string message = "tinytorch progress record v1\n" + two_digits(record.module) + "\n" +
+                                mode_name(record.mode) + "\n" + record_to(record).dump();
+    Digest d = hmac_sha256(key.data(), key.size(), message.data(), message.size());
+    return hex_bytes(d.data(), d.size());
 }
 
 std::string default_store_path() {
@@ -218,9 +265,31 @@ std::string default_store_path() {
 }
 
 Store load(const std::string& path) {
-    Store store{path, empty_doc()};
-    std::error_code ec;
-    if (!fs::exists(path, ec)) return store;
+    Store store{path, empty_doc(), std::nullopt};
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) {
+        int err = errno;
+        if (err == ENOENT) return store;  // no grade recorded yet
+        if (err == ELOOP)
+            std::cerr << "tito: warning: the progress store " << path
+                      << " is a symbolic link loop; continuing without recorded grades. Remove the link "
+                         "(the next grade writes a new store there) or set TITO_PROGRESS to a file.\n";
+        else
+            std::cerr << "tito: warning: cannot look at the progress store " << path << " ("
+                      << std::strerror(err) << "); continuing without recorded grades.\n";
+        return store;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        std::cerr << "tito: warning: the progress store " << path
+                  << " is a directory, not a file; continuing without recorded grades. Move it away "
+                     "(grades cannot be recorded until then) or set TITO_PROGRESS to a file.\n";
+        return store;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        std::cerr << "tito: warning: the progress store " << path
+                  << " is not a regular file; continuing without recorded grades.\n";
+        return store;
+    }
     std::ifstream in(path, std::ios::binary);
     if (!in) {
         std::cerr << "tito: warning: cannot read the progress store " << path << " ("
@@ -272,6 +341,9 @@ void save(const Store& store) {
     if (::rename(tmp.c_str(), path.c_str()) != 0) {
         int err = errno;
         ::unlink(tmp.c_str());
+        if (err == EISDIR || err == ENOTEMPTY || err == EEXIST)
+            throw std::runtime_error("cannot write the progress store " + path +
+                                     ": it is a directory. Move it away, or set TITO_PROGRESS to a file.");
         throw std::runtime_error("cannot write the progress store " + path + ": rename: " +
                                  std::strerror(err));
     }
