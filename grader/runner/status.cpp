@@ -43,7 +43,7 @@ std::string grade_cell(const std::optional<progress::GradeRecord>& r, const std:
     std::string when = ago(r->time);
     if (!when.empty()) s += " " + when;
     stale = !progress::check_fresh(*r, lib_dir).fresh;
-    if (stale) s += " STALE";
+    if (stale) s += r->unverified.empty() ? " STALE" : " FORGED/EDITED";
     return s;
 }
 
