@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 
 #include "common/artifacts.hpp"
@@ -73,6 +74,10 @@ int main(int argc, char** argv) {
         ("no-shift", po::bool_switch(&no_shift), "train without random one-pixel shifts")
         ("data", po::value(&data_dir), "TinyDigits directory (default: datasets/tinydigits)");
     if (int code = parse_command_line(argc, argv, opts, "milestone_04_part1", common); code >= 0) return code;
+    if (hidden < 1 || hidden > 65536) {
+        std::fprintf(stderr, "error: --hidden must be from 1 to 65536 (got %d)\n", hidden);
+        return kExitUsage;
+    }
     SessionOptions& session = common.session;
     TrainConfig& cfg = common.train;
     const std::string& out_dir = common.out_dir;
@@ -82,9 +87,17 @@ int main(int argc, char** argv) {
         install_interrupt_handler();
         tt::data::ImageDataset train_set = tt::data::load_tinydigits(data_dir, true);
         tt::data::ImageDataset test_set = tt::data::load_tinydigits(data_dir, false);
+        require_image_shape(train_set, test_set, 1, 8, 8, "TinyDigits' 1x8x8 digits (the CNN pools 8 -> 4 -> 2)",
+                            "Point --data at the TinyDigits files (datasets/tinydigits); 28x28 MNIST-style data "
+                            "runs in part 2: milestone_04_part2 --dataset mnist --data DIR");
+        cfg.batch_size = fit_batch_size(cfg.batch_size, train_set.count);
         Split train = to_split(train_set), test = to_split(test_set);
         Split test_shifted = shifted_copy(test, session.seed + 1000);
         make_dir(out_dir);
+        OutDirLock lock(out_dir);
+        if (common.train.resume && !eval_only && !std::filesystem::exists(out_dir + "/cnn.ckpt"))
+            throw UsageError("--resume: no checkpoint in " + out_dir +
+                             " (cnn.ckpt): nothing to continue; run without --resume to start from scratch");
         if (!session.quiet)
             std::printf("Data: %lld training and %lld test digits, 8x8, 10 classes (%s).\n\n",
                         static_cast<long long>(train.size()), static_cast<long long>(test.size()),

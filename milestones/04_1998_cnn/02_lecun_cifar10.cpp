@@ -9,6 +9,7 @@
 #include <boost/program_options.hpp>
 
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 
 #include "common/artifacts.hpp"
@@ -99,6 +100,14 @@ int main(int argc, char** argv) {
             train_set = tt::data::load_mnist(data_path, true);
             test_set = tt::data::load_mnist(data_path, false);
         }
+        if (dataset == "cifar10")
+            require_image_shape(train_set, test_set, 3, 32, 32, "CIFAR-10's 3x32x32 images",
+                                "Point --data at cifar-10-binary.tar.gz or cifar-10-batches-bin/.");
+        else
+            require_image_shape(train_set, test_set, 1, 10, 64,
+                                "square 1-channel images of 10x10 to 64x64 pixels (two 3x3 convolutions and two "
+                                "2x2 poolings need at least 10; the first Linear layer grows with the image)",
+                                "MNIST and Fashion-MNIST are 1x28x28: check the files in --data.");
         if (int code = open_session(session); code != kExitOk) return code;
         install_interrupt_handler();
         if (limit > 0 && limit < train_set.count) {
@@ -106,6 +115,7 @@ int main(int argc, char** argv) {
             train_set.images.resize(static_cast<size_t>(limit * train_set.image_size()));
             train_set.labels.resize(static_cast<size_t>(limit));
         }
+        cfg.batch_size = fit_batch_size(cfg.batch_size, train_set.count);
         Split train = to_split(train_set), test = to_split(test_set);
         std::vector<float> mean, stdev;
         if (dataset == "cifar10") {
@@ -120,6 +130,10 @@ int main(int argc, char** argv) {
         normalize_split(train, mean, stdev);
         normalize_split(test, mean, stdev);
         make_dir(out_dir);
+        OutDirLock lock(out_dir);
+        if (cfg.resume && !eval_only && !std::filesystem::exists(out_dir + "/cnn.ckpt"))
+            throw UsageError("--resume: no checkpoint in " + out_dir +
+                             " (cnn.ckpt): nothing to continue; run without --resume to start from scratch");
         if (!session.quiet)
             std::printf("Data: %s, %lld training and %lld test images of %lldx%lldx%lld.\n\n", dataset.c_str(),
                         static_cast<long long>(train.size()), static_cast<long long>(test.size()),

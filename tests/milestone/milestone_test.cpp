@@ -10,13 +10,21 @@
 #include "common/subprocess.hpp"
 #include "common/temp_dir.hpp"
 
+#include <fcntl.h>
+#include <sys/file.h>
+
+#include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <random>
+#include <limits>
 #include <string>
+#include <thread>
 #include <unistd.h>
+#include <vector>
 
 namespace fs = std::filesystem;
 
@@ -199,4 +207,243 @@ TEST_CASE("a corrupt checkpoint is a clear error, not a crash", "[milestone]") {
     INFO(r.out);
     REQUIRE(r.code == 1);
     REQUIRE(r.out.find("CORRUPT_DATA") != std::string::npos);
+}
+
+// ---- bad input and faults --------------------------------------------------------
+
+namespace {
+
+// IDX files (raw, the readers also take them without .gz): n images of h x w
+// with pixel bytes 0..pixel_max, labels i % 10.
+void write_idx_pair(const std::string& dir, const std::string& split, int n, int h, int w, int pixel_max) {
+    auto be32 = [](std::ofstream& f, uint32_t v) {
+        for (int s = 24; s >= 0; s -= 8) f.put(static_cast<char>((v >> s) & 0xff));
+    };
+    std::ofstream img(dir + "/" + split + "-images-idx3-ubyte", std::ios::binary);
+    be32(img, 0x803), be32(img, static_cast<uint32_t>(n)), be32(img, static_cast<uint32_t>(h)),
+        be32(img, static_cast<uint32_t>(w));
+    for (int i = 0; i < n * h * w; ++i) img.put(static_cast<char>(i % (pixel_max + 1)));
+    std::ofstream lab(dir + "/" + split + "-labels-idx1-ubyte", std::ios::binary);
+    be32(lab, 0x801), be32(lab, static_cast<uint32_t>(n));
+    for (int i = 0; i < n; ++i) lab.put(static_cast<char>(i % 10));
+}
+
+// CRC-32 (IEEE, reflected, as zlib): the checkpoint's trailer.
+uint32_t crc32_ieee(const std::string& bytes) {
+    uint32_t c = 0xFFFFFFFFu;
+    for (unsigned char b : bytes) {
+        c ^= b;
+        for (int k = 0; k < 8; ++k) c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
+    }
+    return ~c;
+}
+
+// Rewrite the float values of one tensor in a module 07 checkpoint (format in
+// tt_07_training.h) and fix its CRC, so the file is valid but says `values`.
+void patch_checkpoint(const std::string& path, const std::string& name, const std::vector<float>& values) {
+    std::ifstream in(path, std::ios::binary);
+    std::string b((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    in.close();
+    REQUIRE(b.compare(0, 6, "TTCKPT") == 0);
+    auto u32 = [&](size_t at) {
+        uint32_t v = 0;
+        for (int i = 0; i < 4; ++i) v |= static_cast<uint32_t>(static_cast<unsigned char>(b[at + i])) << (8 * i);
+        return v;
+    };
+    size_t pos = 8 + 4;
+    const uint32_t count = u32(pos);
+    pos += 4;
+    bool found = false;
+    for (uint32_t t = 0; t < count && !found; ++t) {
+        const uint32_t len = u32(pos);
+        const std::string n = b.substr(pos + 4, len);
+        pos += 4 + len;
+        const uint32_t ndim = u32(pos);
+        pos += 4;
+        int64_t numel = 1;
+        for (uint32_t d = 0; d < ndim; ++d) {
+            int64_t dim = 0;
+            std::memcpy(&dim, b.data() + pos, 8);  // little-endian host, as the file
+            numel *= dim;
+            pos += 8;
+        }
+        if (n == name) {
+            REQUIRE(values.size() <= static_cast<size_t>(numel));
+            std::memcpy(b.data() + pos, values.data(), values.size() * sizeof(float));
+            found = true;
+        }
+        pos += static_cast<size_t>(numel) * 4;
+    }
+    REQUIRE(found);
+    const uint32_t crc = crc32_ieee(b.substr(0, b.size() - 4));
+    for (int i = 0; i < 4; ++i) b[b.size() - 4 + i] = static_cast<char>((crc >> (8 * i)) & 0xff);
+    std::ofstream(path, std::ios::binary | std::ios::trunc) << b;
+}
+
+std::string part1(const std::string& args) { return bin("milestone_04_part1") + " --reference " + args; }
+
+}  // namespace
+
+TEST_CASE("images of the wrong size say what the network expects", "[milestone]") {
+    TempDir tmp("milestone-shape");
+    fs::create_directories(tmp.path / "mnist28");
+    write_idx_pair(tmp.str("mnist28"), "train", 20, 28, 28, 16);
+    write_idx_pair(tmp.str("mnist28"), "test", 10, 28, 28, 16);
+    Run p1 = run(part1("-q --data '" + tmp.str("mnist28") + "' --out '" + tmp.str("o1") + "'"));
+    INFO(p1.out);
+    REQUIRE(p1.code == 6);
+    REQUIRE(p1.out.find("1x28x28") != std::string::npos);
+    REQUIRE(p1.out.find("expects TinyDigits' 1x8x8") != std::string::npos);
+    REQUIRE(p1.out.find("--dataset mnist") != std::string::npos);
+
+    fs::create_directories(tmp.path / "tiny3");
+    write_idx_pair(tmp.str("tiny3"), "train", 20, 3, 3, 255);
+    write_idx_pair(tmp.str("tiny3"), "t10k", 10, 3, 3, 255);
+    Run p2 = run(bin("milestone_04_part2") + " --reference -q --dataset mnist --data '" + tmp.str("tiny3") +
+                 "' --out '" + tmp.str("o2") + "'");
+    INFO(p2.out);
+    REQUIRE(p2.code == 6);
+    REQUIRE(p2.out.find("1x3x3") != std::string::npos);
+    REQUIRE(p2.out.find("at least 10") != std::string::npos);
+}
+
+TEST_CASE("command-line values that cannot work are refused or corrected, never silently used",
+          "[milestone]") {
+    TempDir tmp("milestone-cli");
+    const std::string out = " --out '" + tmp.str() + "'";
+    struct Bad {
+        std::string args, says;
+    };
+    for (const Bad& b : std::vector<Bad>{{"--seed -1", "--seed must be a whole number"},
+                                         {"--seed 1e3", "--seed must be a whole number"},
+                                         {"--seed 18446744073709551616", "--seed must be a whole number"},
+                                         {"--epochs 3 10", "unexpected argument '10'"},
+                                         {"--lr inf", "--lr must be a finite number"},
+                                         {"--lr nan", "--lr must be a finite number"},
+                                         {"--lr -0.1", "--lr must be a finite number"},
+                                         {"--hidden 0", "--hidden must be from 1"},
+                                         {"--out ''", "--out must name a directory"}}) {
+        Run r = run(part1(b.args + (b.args.find("--out") == std::string::npos ? out : "")));
+        INFO(b.args << "\n" << r.out);
+        REQUIRE(r.code == 2);
+        REQUIRE(r.out.find(b.says) != std::string::npos);
+        REQUIRE(r.out.find("Results") == std::string::npos);  // nothing trained
+    }
+    REQUIRE(run(part1("--seed 18446744073709551615 --epochs 1 -q" + out)).code == 0);
+
+    // A batch larger than the data set trains one batch of everything, with a
+    // warning, instead of zero batches and "loss 0.000".
+    Run big = run(part1("--batch-size 5000 --epochs 2" + out));
+    INFO(big.out);
+    REQUIRE(big.code == 0);
+    REQUIRE(big.out.find("warning: --batch-size 5000 is larger than the 1000 training images: using 1000") !=
+            std::string::npos);
+    REQUIRE(big.out.find("loss 0.000") == std::string::npos);
+
+    // More threads than cores: a warning, and the run uses the cores.
+    const unsigned cores = std::thread::hardware_concurrency();
+    Run many = run(part1("--threads 10000 --epochs 1" + out));
+    INFO(many.out);
+    REQUIRE(many.code == 0);
+    REQUIRE(many.out.find("--threads 10000 is more than the " + std::to_string(cores) + " cores") != std::string::npos);
+    REQUIRE(many.out.find(std::to_string(cores) + " threads") != std::string::npos);
+}
+
+TEST_CASE("a diverging run stops with exit 7 and a hint, NaN or not", "[milestone]") {
+    TempDir tmp("milestone-diverge");
+    Run r = run(part1("-q --lr 1e6 --epochs 5 --out '" + tmp.str() + "'"));
+    INFO(r.out);
+    REQUIRE(r.code == 7);
+    REQUIRE(r.out.find("the training of CNN diverged") != std::string::npos);
+    REQUIRE(r.out.find("hint: lower --lr") != std::string::npos);
+    REQUIRE(r.out.find("Results") == std::string::npos);
+}
+
+TEST_CASE("checkpoints: every field is checked before --resume or --eval-only uses it", "[milestone]") {
+    TempDir tmp("milestone-ckpt");
+    const std::string out = " --out '" + tmp.str() + "'";
+    // --resume with nothing to resume is an error, not a silent fresh start.
+    Run none = run(part1("--resume --epochs 2 -q" + out));
+    INFO(none.out);
+    REQUIRE(none.code == 2);
+    REQUIRE(none.out.find("--resume: no checkpoint in") != std::string::npos);
+
+    Run first = run(part1("--epochs 2 -q" + out));
+    INFO(first.out);
+    REQUIRE(first.code == 0);
+    fs::copy_file(tmp.path / "cnn.ckpt", tmp.path / "good.ckpt");
+    auto restore = [&] { fs::copy_file(tmp.path / "good.ckpt", tmp.path / "cnn.ckpt", fs::copy_options::overwrite_existing); };
+
+    // run.progress = {epochs done, steps done}: CRC-valid files with values no
+    // run writes are refused with the field named (not "epoch -2147483648").
+    const float nan = std::numeric_limits<float>::quiet_NaN();
+    for (auto progress : std::vector<std::vector<float>>{{nan, 0}, {1e30f, 0}, {-3, 0}, {1.5f, 47}, {2, -1}}) {
+        restore();
+        patch_checkpoint(tmp.str("cnn.ckpt"), "run.progress", progress);
+        Run r = run(part1("--resume --epochs 3 -q" + out));
+        INFO(progress[0] << ", " << progress[1] << "\n" << r.out);
+        REQUIRE(r.code != 0);
+        REQUIRE(r.out.find("run.progress") != std::string::npos);
+        REQUIRE(r.out.find("-2147483648") == std::string::npos);
+        REQUIRE(r.out.find("Results") == std::string::npos);
+    }
+    // More epochs than asked for, or another number of batches per epoch: what to pass instead.
+    restore();
+    Run more = run(part1("--resume --epochs 1 -q" + out));
+    INFO(more.out);
+    REQUIRE(more.code == 2);
+    REQUIRE(more.out.find("already holds 2 epochs, more than --epochs 1") != std::string::npos);
+    Run other_batch = run(part1("--resume --epochs 3 --batch-size 50 -q" + out));
+    INFO(other_batch.out);
+    REQUIRE(other_batch.code == 2);
+    REQUIRE(other_batch.out.find("another --batch-size") != std::string::npos);
+    // The optimizer's step count must agree with the run's.
+    restore();
+    patch_checkpoint(tmp.str("cnn.ckpt"), "optimizer.step", {5, 0});
+    Run step = run(part1("--resume --epochs 3 -q" + out));
+    INFO(step.out);
+    REQUIRE(step.code == 1);
+    REQUIRE(step.out.find("step count") != std::string::npos);
+    // A weight that is NaN: refused for --eval-only too, the model untouched.
+    restore();
+    patch_checkpoint(tmp.str("cnn.ckpt"), "0.weight", {nan});
+    Run eval = run(part1("--eval-only -q" + out));
+    INFO(eval.out);
+    REQUIRE(eval.code == 1);
+    REQUIRE(eval.out.find("'0.weight' holds a NaN") != std::string::npos);
+    // The good file still resumes.
+    restore();
+    Run good = run(part1("--resume --epochs 3 -q" + out));
+    INFO(good.out);
+    REQUIRE(good.code == 0);
+}
+
+TEST_CASE("temporary files of a killed save are removed by the next save; two runs cannot share --out",
+          "[milestone]") {
+    TempDir tmp("milestone-stale");
+    const std::string out = " --out '" + tmp.str() + "'";
+    REQUIRE(run(part1("--epochs 1 -q" + out)).code == 0);
+    // What kill -9 during module 07's save leaves: <name>.tmp-XXXXXX.
+    for (const char* name : {"cnn.ckpt.tmp-a1B2c3", "mlp.ckpt.tmp-Zz9y8X"})
+        std::ofstream(tmp.str(name)) << std::string(4096, 'x');
+    std::ofstream(tmp.str("notes.tmp-keepme")) << "not ours";
+    Run r = run(part1("--epochs 2 --resume -q" + out));
+    INFO(r.out);
+    REQUIRE(r.code == 0);
+    REQUIRE(!fs::exists(tmp.path / "cnn.ckpt.tmp-a1B2c3"));
+    REQUIRE(!fs::exists(tmp.path / "mlp.ckpt.tmp-Zz9y8X"));
+    REQUIRE(fs::exists(tmp.path / "notes.tmp-keepme"));
+    REQUIRE(r.out.find("left by an interrupted save") != std::string::npos);
+
+    // While another process holds --out, a run there stops before touching it.
+    const int fd = ::open(tmp.str(".lock").c_str(), O_RDWR | O_CREAT, 0644);
+    REQUIRE(fd >= 0);
+    REQUIRE(::flock(fd, LOCK_EX | LOCK_NB) == 0);
+    const auto before = fs::last_write_time(tmp.path / "cnn.ckpt");
+    Run busy = run(part1("--epochs 3 --resume -q" + out));
+    ::close(fd);
+    INFO(busy.out);
+    REQUIRE(busy.code == 2);
+    REQUIRE(busy.out.find("another milestone run is using") != std::string::npos);
+    REQUIRE(fs::last_write_time(tmp.path / "cnn.ckpt") == before);
 }

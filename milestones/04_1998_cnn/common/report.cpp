@@ -147,10 +147,4 @@ void write_metrics(const std::string& path, const std::string& dataset, bool ref
     write_file_atomic(path, doc.dump(2) + "\n");
 }
 
-void load_model(tt::nn::Module& model, const std::string& path) {
-    if (!std::filesystem::exists(path))
-        throw std::runtime_error("no checkpoint at " + path + ": train first (without --eval-only) or pass --out");
-    tt::load_checkpoint(path, model.state());
-}
-
 }  // namespace milestone

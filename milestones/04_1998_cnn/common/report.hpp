@@ -1,6 +1,6 @@
 // report.hpp - what the milestone prints and records: the results table,
 // per-class accuracy, the confusion matrix, digits drawn in the terminal,
-// first-layer filters, metrics.json; and reloading a model for --eval-only.
+// first-layer filters, metrics.json.
 #pragma once
 
 #include <string>
@@ -33,7 +33,5 @@ void print_filters_ascii(const std::shared_ptr<tt::nn::Module>& conv_layer);
 
 void write_metrics(const std::string& path, const std::string& dataset, bool reference, const Comparison& c,
                    const FitResult& a, const FitResult& b);
-// Load a model's state (parameters + running statistics) from a checkpoint.
-void load_model(tt::nn::Module& model, const std::string& path);
 
 }  // namespace milestone

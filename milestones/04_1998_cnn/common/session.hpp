@@ -43,19 +43,49 @@ struct CommonOptions {
     TrainConfig train;
     std::string out_dir;
     bool eval_only = false;
+    std::string seed_text;  // --seed as typed: parsed strictly into session.seed
 };
 void add_common_options(boost::program_options::options_description& opts, CommonOptions& c,
                         int default_epochs, int64_t default_batch, float default_lr, const char* lr_text,
                         int default_threads, const std::string& default_out);
 
 // Parse the command line. Returns -1 to go on, or the exit code to return:
-// kExitOk after printing --help, kExitUsage after a bad option or value.
+// kExitOk after printing --help, kExitUsage after a bad option or value (a
+// stray positional argument, --seed -1, --lr inf, ...). --threads above the
+// machine's cores is a warning and uses the cores.
 int parse_command_line(int argc, char** argv, const boost::program_options::options_description& opts,
-                       const std::string& program, const CommonOptions& c);
+                       const std::string& program, CommonOptions& c);
 
 // Run the program body; the errors a run can meet become the documented
-// exit codes with a readable message (NaN loss 7, data 6, library 3).
+// exit codes with a readable message (usage 2, NaN loss or divergence 7,
+// data 6, library 3).
 int run_guarded(const std::function<int()>& body);
+
+// The images must have the shape the network is built for; throws
+// tt::data::DatasetError (exit 6) naming what was expected and what was found.
+// `expected` says it in words ("TinyDigits' 1x8x8 digits"), `advice` what to do.
+void require_image_shape(const tt::data::ImageDataset& train, const tt::data::ImageDataset& test,
+                         int64_t channels, int64_t min_height, int64_t max_height, const std::string& expected,
+                         const std::string& advice);
+
+// A batch larger than the training set would train no batch at all (the
+// loader drops the last partial batch): warn and use the whole set instead.
+int64_t fit_batch_size(int64_t batch_size, int64_t train_size);
+
+// Holds `out_dir`/.lock (flock) for the life of the run: a second run on the
+// same --out would overwrite this one's checkpoints, so it stops with exit 2.
+// With the lock held, any checkpoint temporary file in out_dir is a leftover
+// of a killed run, and the next save may delete it.
+class OutDirLock {
+public:
+    explicit OutDirLock(const std::string& out_dir);  // throws UsageError when taken
+    ~OutDirLock();
+    OutDirLock(const OutDirLock&) = delete;
+    OutDirLock& operator=(const OutDirLock&) = delete;
+
+private:
+    int fd_ = -1;
+};
 
 // Tensors [N, C, H, W] and [N] from a dataset.
 Split to_split(const tt::data::ImageDataset& d);

@@ -6,6 +6,7 @@
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <string>
 #include <unistd.h>
 
 #include "common/progress_bar.hpp"
@@ -106,7 +107,184 @@ tt::Tensor augment(const tt::Tensor& x, const TrainConfig& cfg, tt_rng* rng) {
     return out;
 }
 
+
+// ---- checkpoints: validated before anything is loaded ------------------------------
+
+// A checkpoint whose CRC is right can still hold values no run of this program
+// writes (a hand edit, another program's file, a model that had diverged).
+// Everything is read into staging tensors, checked, and only then copied into
+// the model and the optimizer; a bad file changes nothing.
+std::string checkpoint_problem(const std::string& path, const std::string& what) {
+    return "checkpoint " + path + ": " + what +
+           ".\n  It was not written by a finished epoch of this program, or it was edited or damaged. Delete it "
+           "(or pass another --out) and train without --resume.";
+}
+
+bool is_whole(float v) { return std::isfinite(v) && v == std::floor(v); }
+
+// Staging copies: same names and shapes, zeros.
+std::vector<tt::nn::NamedTensor> staging_like(const std::vector<tt::nn::NamedTensor>& entries) {
+    std::vector<tt::nn::NamedTensor> out;
+    for (auto& e : entries) out.push_back({e.name, tt::Tensor::zeros(e.tensor.shape())});
+    return out;
+}
+
+// Every value finite; variances (Adam's v: slot 1, BatchNorm's running_var) >= 0.
+void check_values(const std::vector<tt::nn::NamedTensor>& staged, const std::string& path) {
+    for (auto& e : staged) {
+        const float* d = e.tensor.data();
+        const bool variance = e.name.find("running_var") != std::string::npos ||
+                              (e.name.rfind("optimizer.state.", 0) == 0 && e.name.size() > 2 &&
+                               e.name.compare(e.name.size() - 2, 2, ".1") == 0);
+        for (int64_t i = 0; i < e.tensor.numel(); ++i) {
+            if (!std::isfinite(d[i]))
+                throw std::runtime_error(checkpoint_problem(path, "'" + e.name + "' holds a NaN or infinite value"));
+            if (variance && d[i] < 0)
+                throw std::runtime_error(checkpoint_problem(path, "'" + e.name + "' holds a negative variance"));
+        }
+    }
+}
+
+void copy_into(const std::vector<tt::nn::NamedTensor>& from, std::vector<tt::nn::NamedTensor>& to) {
+    for (size_t i = 0; i < from.size(); ++i)
+        std::copy(from[i].tensor.data(), from[i].tensor.data() + from[i].tensor.numel(), to[i].tensor.data());
+}
+
+struct Resumed {
+    int epochs_done = 0;
+    int64_t global_step = 0;
+};
+
+Resumed load_resume_checkpoint(tt::nn::Module& model, tt::Optimizer& adam, const TrainConfig& cfg, int64_t batches) {
+    const std::string& path = cfg.checkpoint_path;
+    auto model_state = model.state();
+    auto optimizer_state = adam.state_dict();  // creates the moments (zeros) so their shapes are known
+    tt::Tensor progress = tt::Tensor::zeros({2});
+    auto live = checkpoint_entries(model, optimizer_state, progress);
+    auto staged = staging_like(live);
+    tt::load_checkpoint(path, staged);  // module 07: format, CRC, names, shapes
+    check_values(staged, path);
+
+    // run.progress = {epochs done, global step}; an interrupted epoch is not
+    // counted as done but its steps are.
+    const float* p = staged.back().tensor.data();
+    char buf[200];
+    if (!is_whole(p[0]) || p[0] < 0 || p[0] > 1e6f || !is_whole(p[1]) || p[1] < 0 || p[1] > 1e12f) {
+        std::snprintf(buf, sizeof buf, "run.progress is {%g, %g}, not {epochs done, steps done} (whole numbers, 0 .. 1e6 epochs)",
+                      p[0], p[1]);
+        throw std::runtime_error(checkpoint_problem(path, buf));
+    }
+    Resumed r;
+    if (p[0] > static_cast<float>(cfg.epochs))
+        throw UsageError("checkpoint " + path + " already holds " + std::to_string(static_cast<int64_t>(p[0])) +
+                         " epochs, more than --epochs " + std::to_string(cfg.epochs) +
+                         ": pass --epochs " + std::to_string(static_cast<int64_t>(p[0])) +
+                         " or more to continue it, or --eval-only to evaluate it");
+    r.epochs_done = static_cast<int>(p[0]);
+    r.global_step = static_cast<int64_t>(p[1]);
+    const int64_t lo = r.epochs_done * batches, hi = lo + batches - 1;
+    if (r.global_step < lo || r.global_step > hi)
+        throw UsageError("checkpoint " + path + " holds " + std::to_string(r.global_step) + " steps after " +
+                         std::to_string(r.epochs_done) + " epochs, but this run has " + std::to_string(batches) +
+                         " batches per epoch: it was made with another --batch-size or training set (--limit); "
+                         "resume with the same options, or start again without --resume");
+    // The optimizer's step count (Adam's t) advances once per batch.
+    std::vector<tt::nn::NamedTensor> staged_optimizer(staged.begin() + static_cast<std::ptrdiff_t>(model_state.size()),
+                                                      staged.end() - 1);
+    for (auto& e : staged_optimizer)
+        if (e.name == "optimizer.step") {
+            const float* s = e.tensor.data();
+            const double t = static_cast<double>(s[0]) + static_cast<double>(s[1]) * 16777216.0;
+            if (!is_whole(s[0]) || !is_whole(s[1]) || t != static_cast<double>(r.global_step)) {
+                std::snprintf(buf, sizeof buf, "the optimizer's step count (%.0f) does not match the %lld steps "
+                              "of run.progress", t, static_cast<long long>(r.global_step));
+                throw std::runtime_error(checkpoint_problem(path, buf));
+            }
+        }
+    try {
+        adam.load_state_dict(staged_optimizer);  // moments, step count and lr (checked there too)
+    } catch (const std::invalid_argument& e) {
+        throw std::runtime_error(checkpoint_problem(path, e.what()));
+    }
+    copy_into(std::vector<tt::nn::NamedTensor>(staged.begin(), staged.begin() + static_cast<std::ptrdiff_t>(model_state.size())),
+              model_state);
+    return r;
+}
+
+// kill -9 during a save leaves module 07's temporary file (<name>.tmp-XXXXXX)
+// behind. The program holds the lock on --out (OutDirLock), so no other run
+// is writing there: every such file is a leftover.
+void remove_stale_temporaries(const std::string& checkpoint_path) {
+    namespace fs = std::filesystem;
+    const fs::path ckpt(checkpoint_path);
+    const std::string prefix = ckpt.filename().string() + ".tmp-";
+    std::error_code ec;
+    fs::path dir = ckpt.parent_path().empty() ? fs::path(".") : ckpt.parent_path();
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+        const std::string name = it->path().filename().string();
+        std::error_code ec2;
+        if (name.size() == prefix.size() + 6 && name.compare(0, prefix.size(), prefix) == 0 &&
+            it->is_regular_file(ec2) && !it->is_symlink(ec2)) {
+            fs::remove(it->path(), ec2);
+            if (!ec2)
+                std::fprintf(stderr, "note: removed %s, left by an interrupted save\n", it->path().c_str());
+        }
+    }
+}
+
+// ---- divergence -------------------------------------------------------------------
+// NaN/Inf is the loud failure; the quiet ones are a loss that grows far above
+// where it started (--lr 1e6 reaches 1e20 without a NaN) and a model stuck at
+// chance. Both stop the run (exit 7) before a useless checkpoint is saved.
+[[noreturn]] void diverged(const TrainConfig& cfg, const std::string& what) {
+    char hint[256];
+    std::snprintf(hint, sizeof hint,
+                  "\n  hint: lower --lr (the peak is %.3g; try %.2g), or add gradient clipping; check the backward "
+                  "rules of your modules with ./tito test 05 and ./tito test 09",
+                  static_cast<double>(cfg.lr), static_cast<double>(cfg.lr) / 10);
+    throw NumericFailure("the training of " + cfg.label + " " + what + hint);
+}
+
+constexpr double kBatchBlowUp = 100;  // one batch's loss this many times the start: diverged
+constexpr double kEpochBlowUp = 2;    // an epoch's mean loss this many times the start: diverged
+constexpr int64_t kChanceSteps = 200;  // the chance check waits this many steps (and 2 epochs) of this run
+
+// After an epoch: its mean loss far above the start, or a model stuck at
+// chance after warmup and a fair number of steps: train and test accuracy
+// below 1.5/K and the loss still at ln K (uniform guessing). The loss test
+// keeps a slow starter (lr 0.03 on TinyDigits: 14% after 10 epochs, loss
+// already falling, 84% at the end) from being stopped.
+void check_progress(const TrainConfig& cfg, int epoch, const EpochLog& log, double start_loss, int64_t classes,
+                    int64_t steps_this_run, int64_t global_step, int64_t warmup_steps, int epochs_this_run) {
+    char buf[256];
+    if (start_loss > 0 && log.train_loss > kEpochBlowUp * start_loss) {
+        std::snprintf(buf, sizeof buf, "diverged: the mean loss of epoch %d is %.3g, more than %.0fx the %.3g it started from",
+                      epoch + 1, log.train_loss, kEpochBlowUp, start_loss);
+        diverged(cfg, buf);
+    }
+    const double chance = 1.0 / static_cast<double>(classes);
+    if (epochs_this_run >= 2 && steps_this_run >= kChanceSteps && global_step > warmup_steps &&
+        log.train_acc < 1.5 * chance && log.test_acc < 1.5 * chance &&
+        log.train_loss > 0.98 * std::log(static_cast<double>(classes))) {
+        std::snprintf(buf, sizeof buf, "is stuck at chance: after epoch %d train accuracy is %.1f%% and test accuracy %.1f%%, chance "
+                      "level for %lld classes (%.1f%%), and the loss %.3f is still that of guessing",
+                      epoch + 1, 100 * log.train_acc, 100 * log.test_acc, static_cast<long long>(classes), 100 * chance,
+                      log.train_loss);
+        diverged(cfg, buf);
+    }
+}
+
 }  // namespace
+
+void load_model(tt::nn::Module& model, const std::string& path) {
+    if (!std::filesystem::exists(path))
+        throw UsageError("no checkpoint at " + path + ": train first (without --eval-only) or pass the --out of that run");
+    auto live = model.state();
+    auto staged = staging_like(live);
+    tt::load_checkpoint(path, staged);
+    check_values(staged, path);
+    copy_into(staged, live);
+}
 
 void install_interrupt_handler() { std::signal(SIGINT, on_sigint); }
 bool interrupted() { return g_interrupts.load() > 0; }
@@ -169,15 +347,25 @@ FitResult fit(tt::nn::Module& model, const Split& train, const Split& test, cons
     tt::Tensor progress = tt::Tensor::zeros({2});
     int first_epoch = 0;
     int64_t global_step = 0;
-    if (cfg.resume && !cfg.checkpoint_path.empty() && std::filesystem::exists(cfg.checkpoint_path)) {
-        auto optimizer_state = adam.state_dict();  // creates the moments (zeros) to load into
-        tt::load_checkpoint(cfg.checkpoint_path, checkpoint_entries(model, optimizer_state, progress));
-        adam.load_state_dict(optimizer_state);     // step count and lr
-        first_epoch = static_cast<int>(progress.data()[0]);
-        global_step = static_cast<int64_t>(progress.data()[1]);
-        if (!cfg.quiet)
-            std::printf("  resumed %s from %s after epoch %d\n", cfg.label.c_str(), cfg.checkpoint_path.c_str(), first_epoch);
+    if (cfg.resume && !cfg.checkpoint_path.empty()) {
+        if (!std::filesystem::exists(cfg.checkpoint_path)) {
+            // The program checked that the run has a checkpoint at all; a later
+            // model without one was not reached before the interruption.
+            std::printf("  %s: no checkpoint at %s yet, training it from the start\n", cfg.label.c_str(),
+                        cfg.checkpoint_path.c_str());
+        } else {
+            Resumed r = load_resume_checkpoint(model, adam, cfg, batches);
+            first_epoch = r.epochs_done;
+            global_step = r.global_step;
+            if (!cfg.quiet || first_epoch >= cfg.epochs)
+                std::printf("  resumed %s from %s after epoch %d%s\n", cfg.label.c_str(), cfg.checkpoint_path.c_str(),
+                            first_epoch, first_epoch >= cfg.epochs ? " (all epochs done: nothing left to train)" : "");
+        }
     }
+
+    double start_loss = -1;  // loss of the first batch of this run (see the divergence checks)
+    int64_t classes = 10, steps_this_run = 0;
+    bool cleaned = false;    // stale temporary checkpoint files removed before the first save
 
     StepContext ctx{&model, &adam, {}, {}, {}, {}, {}};
     for (auto& p : params) ctx.params.push_back(p.raw());
@@ -217,16 +405,27 @@ FitResult fit(tt::nn::Module& model, const Split& train, const Split& test, cons
             tt_step_result step{};
             tt_status st = rt.training().train_step(&cb, ctx.x.raw(), y.raw(), cfg.max_grad_norm, &step);
             if (st == TT_NUMERIC_ERROR) {
-                char buf[512];
-                std::snprintf(buf, sizeof buf,
-                              "the loss of %s became NaN/Inf at epoch %d, batch %lld (lr %.3g).\n"
-                              "  hint: lower --lr (try %.2g), or add gradient clipping; check the backward "
-                              "rules of your modules with ./tito test 05 and ./tito test 09",
-                              cfg.label.c_str(), epoch + 1, static_cast<long long>(b + 1), lr, lr / 10);
-                throw NumericFailure(buf);
+                char buf[160];
+                std::snprintf(buf, sizeof buf, "diverged: the loss became NaN/Inf at epoch %d, batch %lld (lr %.3g)", epoch + 1,
+                              static_cast<long long>(b + 1), static_cast<double>(lr));
+                diverged(cfg, buf);
             }
             rt.check(st, 7, "train_step");
+            if (start_loss < 0) {
+                // Where the loss starts: a fresh classifier over K classes
+                // sits near ln K; a resumed one lower, so ln K is the floor.
+                classes = std::max<int64_t>(2, ctx.logits.size(1));
+                start_loss = std::max(std::log(static_cast<double>(classes)), static_cast<double>(step.loss));
+            }
+            if (step.loss > kBatchBlowUp * start_loss) {
+                char buf[200];
+                std::snprintf(buf, sizeof buf, "diverged: the loss reached %.3g at epoch %d, batch %lld (lr %.3g), more than "
+                              "%.0fx the %.3g it started from", static_cast<double>(step.loss), epoch + 1,
+                              static_cast<long long>(b + 1), static_cast<double>(lr), kBatchBlowUp, start_loss);
+                diverged(cfg, buf);
+            }
             ++global_step;
+            ++steps_this_run;
             loss_sum += step.loss * static_cast<double>(step.count);
             seen += step.count;
             correct += step.correct;
@@ -243,6 +442,8 @@ FitResult fit(tt::nn::Module& model, const Split& train, const Split& test, cons
             bar.finish("interrupted");
         } else {
             log.test_acc = evaluate(model, test).accuracy;
+            check_progress(cfg, epoch, log, start_loss, classes, steps_this_run, global_step, schedule.warmup_steps,
+                           epoch - first_epoch + 1);
             char msg[160];
             std::snprintf(msg, sizeof msg, "test acc %.1f%%  (%.2f s)", 100 * log.test_acc, log.seconds);
             bar.finish(msg);
@@ -251,6 +452,7 @@ FitResult fit(tt::nn::Module& model, const Split& train, const Split& test, cons
         }
         progress.data()[0] = static_cast<float>(result.interrupted ? epoch : epoch + 1);
         progress.data()[1] = static_cast<float>(global_step);
+        if (!cfg.checkpoint_path.empty() && !cleaned) remove_stale_temporaries(cfg.checkpoint_path), cleaned = true;
         if (!cfg.checkpoint_path.empty())
             tt::save_checkpoint(cfg.checkpoint_path, checkpoint_entries(model, adam.state_dict(), progress));
         if (result.interrupted) break;

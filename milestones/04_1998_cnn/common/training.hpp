@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -34,7 +35,7 @@ struct TrainConfig {
     uint64_t seed = 1;
     bool quiet = false;
     std::string checkpoint_path;  // saved at the end of every epoch and on Ctrl-C
-    bool resume = false;
+    bool resume = false;          // continue from checkpoint_path (validated; a missing file trains from scratch)
 };
 
 struct EpochLog {
@@ -53,8 +54,15 @@ struct FitResult {
     double train_seconds = 0;
 };
 
-// Thrown when the loss becomes NaN/Inf: carries the diagnosis.
+// Thrown when the loss becomes NaN/Inf, grows far above where it started, or
+// the model stays at chance: carries the diagnosis and a hint (exit 7).
 struct NumericFailure : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+// A mistake on the command line found only once the data or a checkpoint is
+// known (e.g. --resume without a checkpoint): exit 2 with the message.
+struct UsageError : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
@@ -63,6 +71,11 @@ EvalResult evaluate(tt::nn::Module& model, const Split& data, int64_t batch_size
 
 // Train with Adam and a cosine schedule; evaluates `test` after each epoch.
 FitResult fit(tt::nn::Module& model, const Split& train, const Split& test, const TrainConfig& config);
+
+// Load a model's state (parameters + running statistics) from a checkpoint
+// for --eval-only: checked (module 07's CRC and shapes, then every value
+// finite) before the model is touched. No file: UsageError.
+void load_model(tt::nn::Module& model, const std::string& path);
 
 // Ctrl-C: the first press asks the run to stop after the current batch
 // (checkpoint and partial results are written); a second one kills.
