@@ -1,7 +1,9 @@
 # tt_add_module(NUMBER NAME)
 #
-# Builds the two libraries of a module from modules/NN_name/{reference,student}:
+# Builds the libraries of a module from modules/NN_name/{reference,student}:
 #   lib/tt_NN_name_reference.so and lib/tt_NN_name_student.so
+# and, for a module with a modules/NN_name/fast/ directory (the same functions
+# tuned for speed, apart from the readable reference), lib/tt_NN_name_fast.so.
 # Each is a MODULE library (loadable, never linkable) that
 #   - sees only the ABI headers and module_support (no core, no other module),
 #   - hides every symbol but its entry point (visibility + version script),
@@ -42,6 +44,8 @@ function(_tt_module_library target number name src_dir variant out_dir)
     VISIBILITY_INLINES_HIDDEN ON)
   if(variant STREQUAL "reference")
     set(vdef TT_VARIANT_REFERENCE)
+  elseif(variant STREQUAL "fast")
+    set(vdef TT_VARIANT_FAST)
   else()
     set(vdef TT_VARIANT_STUDENT)
     # Stubs leave parameters unused until the student fills them in.
@@ -89,6 +93,11 @@ function(tt_add_module NUMBER NAME)
   endif()
   if(TARGET tt_${NUMBER}_${NAME}_reference)
     set_property(GLOBAL APPEND PROPERTY TT_REFERENCE_TARGETS tt_${NUMBER}_${NAME}_reference)
+  endif()
+  # The fast variant is built from source like the reference (a student
+  # release has neither source: the runtime then falls back to the reference).
+  if(TT_BUILD_REFERENCE AND IS_DIRECTORY ${dir}/fast)
+    _tt_module_library(tt_${NUMBER}_${NAME}_fast ${NUMBER} ${NAME} ${dir}/fast fast ${TT_LIB_DIR})
   endif()
   _tt_module_library(tt_${NUMBER}_${NAME}_student ${NUMBER} ${NAME} ${dir}/student student ${TT_LIB_DIR})
   if(TT_BUILD_TESTS AND TT_BUILD_REFERENCE AND IS_DIRECTORY ${dir}/reference)

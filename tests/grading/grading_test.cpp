@@ -1,5 +1,5 @@
 // Every module, both variants, through the real tito program: the reference
-// earns full marks; the generated stub earns zero with every case reported as
+// (and module 09's fast variant) earns full marks; the generated stub earns zero with every case reported as
 // not implemented, a non-zero exit, and no crash. One ctest per module
 // (label NN_name), selected with the Catch2 tag [NN].
 #include <catch2/catch.hpp>
@@ -83,3 +83,13 @@ TEST_CASE("module 06 grades", "[06]") { check_module("06"); }
 TEST_CASE("module 07 grades", "[07]") { check_module("07"); }
 TEST_CASE("module 08 grades", "[08]") { check_module("08"); }
 TEST_CASE("module 09 grades", "[09]") { check_module("09"); }
+
+#ifdef TT_TEST_HAVE_FAST_09
+TEST_CASE("module 09's fast variant earns full marks too", "[09]") {
+    Graded g = grade("09", "reference,09=fast");
+    INFO(g.out);
+    REQUIRE(g.code == 0);
+    REQUIRE(number(g.json, "max_score") > 0);
+    REQUIRE(number(g.json, "score") == number(g.json, "max_score"));
+}
+#endif

@@ -13,6 +13,7 @@ check "release exits 0" test "$rc" -eq 0
 cat "$TMP/out"
 
 check "no reference sources in the release" test -z "$(find "$rel/modules" -name reference)"
+check "no fast-variant sources in the release" test -z "$(find "$rel/modules" -name fast)"
 check "no hidden tests in the release" test ! -e "$rel/grader/hidden"
 check "no .git in the release" test ! -e "$rel/.git"
 check "no build trees in the release" test -z "$(find "$rel" -name CMakeCache.txt)"

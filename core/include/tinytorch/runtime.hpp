@@ -8,8 +8,14 @@
 //
 // Spec syntax (also for `tito --impl`):
 //   student | reference                       every module
+//   fast                                      the fast variant where a module has
+//                                             one (09), the reference elsewhere
 //   01-05=student,06-09=reference             ranges or single numbers, comma separated
-//   reference,03=student                      a default followed by overrides
+//   reference,03=student,09=fast              a default followed by overrides
+//
+// The variants: student (modules/NN/student, the student's code), reference
+// (modules/NN/reference, the readable model solution) and fast (modules/NN/fast,
+// the same functions tuned for speed; only the modules in has_fast_variant()).
 #pragma once
 
 #include <array>
@@ -31,7 +37,7 @@
 
 namespace tt {
 
-enum class Variant { student, reference };
+enum class Variant { student, reference, fast };
 const char* variant_name(Variant v);
 
 constexpr int kModuleCount = 9;
@@ -51,6 +57,11 @@ using ImplChoice = std::array<Variant, kModuleCount>;
 // Parse a spec (see above); throws std::invalid_argument with a readable message.
 ImplChoice parse_impl_spec(const std::string& spec);
 std::string format_impl_choice(const ImplChoice& choice);
+// Whether module n (1..9) has a fast variant (modules/NN/fast/).
+bool has_fast_variant(int number);
+// The fastest libraries built in module_library_dir(): fast where that
+// library exists, else reference (demos and benchmarks of the reference).
+ImplChoice fastest_available_choice();
 
 // Directory holding the module libraries: $TITO_LIB_DIR, else <exe dir>/../lib.
 std::string module_library_dir();

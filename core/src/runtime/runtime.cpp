@@ -19,6 +19,7 @@
 #include <stdexcept>
 #include <dlfcn.h>
 
+#include "remote/remote.hpp"
 #include "runtime/host_services.hpp"
 #include "runtime/slot_names.hpp"
 
@@ -59,7 +60,16 @@ Error::Error(tt_status status, int module_number, std::string function, std::str
       function_(std::move(function)),
       message_(std::move(message)) {}
 
-const char* variant_name(Variant v) { return v == Variant::student ? "student" : "reference"; }
+const char* variant_name(Variant v) {
+    switch (v) {
+        case Variant::student: return "student";
+        case Variant::reference: return "reference";
+        case Variant::fast: return "fast";
+    }
+    return "student";
+}
+
+bool has_fast_variant(int number) { return number == 9; }
 
 const ModuleInfo& module_info(int number) {
     static const ModuleInfo infos[kModuleCount] = {
@@ -85,8 +95,9 @@ namespace {
 Variant parse_variant(const std::string& word, const std::string& spec) {
     if (word == "student") return Variant::student;
     if (word == "reference" || word == "ref") return Variant::reference;
+    if (word == "fast") return Variant::fast;
     throw std::invalid_argument("--impl '" + spec + "': '" + word +
-                                "' is not a variant (use student or reference)");
+                                "' is not a variant (use student, reference or fast)");
 }
 
 int parse_module_number(const std::string& s, const std::string& spec) {
@@ -115,7 +126,9 @@ ImplChoice parse_impl_spec(const std::string& spec) {
         if (item.empty()) continue;
         auto eq = item.find('=');
         if (eq == std::string::npos) {  // a default for every module
-            choice.fill(parse_variant(item, spec));
+            Variant v = parse_variant(item, spec);
+            for (int n = 1; n <= kModuleCount; ++n)  // "fast": the reference where there is no fast one
+                choice[n - 1] = v == Variant::fast && !has_fast_variant(n) ? Variant::reference : v;
             continue;
         }
         std::string range = item.substr(0, eq);
@@ -125,7 +138,12 @@ ImplChoice parse_impl_spec(const std::string& spec) {
         int hi = dash == std::string::npos ? lo : parse_module_number(range.substr(dash + 1), spec);
         if (hi < lo)
             throw std::invalid_argument("--impl '" + spec + "': range " + range + " runs backwards");
-        for (int n = lo; n <= hi; ++n) choice[n - 1] = v;
+        for (int n = lo; n <= hi; ++n) {
+            if (v == Variant::fast && !has_fast_variant(n))
+                throw std::invalid_argument("--impl '" + spec + "': module " + (n < 10 ? "0" : "") +
+                                            std::to_string(n) + " has no fast variant (only 09 has one)");
+            choice[n - 1] = v;
+        }
     }
     return choice;
 }
@@ -156,6 +174,14 @@ std::string module_library_path(int number, Variant variant) {
     return (fs::path(module_library_dir()) /
             ("tt_" + std::string(info.dir) + "_" + variant_name(variant) + ".so"))
         .string();
+}
+
+ImplChoice fastest_available_choice() {
+    ImplChoice choice;
+    for (int n = 1; n <= kModuleCount; ++n)
+        choice[n - 1] = has_fast_variant(n) && fs::exists(module_library_path(n, Variant::fast)) ? Variant::fast
+                                                                                                : Variant::reference;
+    return choice;
 }
 
 // ------------------------------------------------------------- loader
@@ -219,6 +245,18 @@ void load_module(State& s, int n) {
 
     Variant variant = current_choice(s)[n - 1];
     std::string path = module_library_path(n, variant);
+    if (variant == Variant::student && remote::enabled()) {
+        // Graded student code runs in a separate worker process; this process
+        // gets a table whose every slot forwards the call (remote/remote.hpp).
+        auto* d = new tt_module_descriptor{TT_ABI_VERSION, static_cast<uint32_t>(n), info.name,
+                                           TT_VARIANT_STUDENT, info.deps_mask, nullptr,
+                                           static_cast<uint32_t>(detail::slot_names(n).size() * sizeof(void*)),
+                                           remote::load(n)};
+        slot.descriptor = d;
+        slot.path = path + " (in the module worker)";
+        s.any_loaded = true;
+        return;
+    }
     const std::string rebuild = "build it with ./tito (or cmake --build build)";
     if (!fs::exists(path))
         load_fail(path, "the file does not exist", rebuild + "; for another build directory set TITO_LIB_DIR");
@@ -250,10 +288,15 @@ void load_module(State& s, int n) {
         load_fail(path, "it says it is module " + std::to_string(d->module_number) + ", expected " +
                             std::to_string(n),
                   "the file was renamed or built from the wrong directory; " + rebuild);
-    int32_t want_variant = variant == Variant::student ? TT_VARIANT_STUDENT : TT_VARIANT_REFERENCE;
+    const int32_t want_variant = variant == Variant::student     ? TT_VARIANT_STUDENT
+                                 : variant == Variant::reference ? TT_VARIANT_REFERENCE
+                                                                 : TT_VARIANT_FAST;
     if (d->variant != want_variant)
         load_fail(path, std::string("it says it is the ") +
-                            (d->variant == TT_VARIANT_STUDENT ? "student" : "reference") +
+                            (d->variant == TT_VARIANT_STUDENT     ? "student"
+                             : d->variant == TT_VARIANT_REFERENCE ? "reference"
+                             : d->variant == TT_VARIANT_FAST      ? "fast"
+                                                                  : "unknown") +
                             " variant, expected " + variant_name(variant),
                   "the file was copied over another; " + rebuild);
     if (d->deps_mask & ~(TT_DEP(n) - 1) || d->deps_mask & 1u)
@@ -295,9 +338,11 @@ void load_module(State& s, int n) {
         load_fail(path, std::string("init failed [") + status_name(st) + "]: " + e.message, rebuild);
     }
     slot.library = std::move(lib);
-    slot.descriptor = d;
     slot.host = std::move(host);
     slot.path = path;
+    // Published last, with release order: Runtime::table reads it without
+    // the lock and must then see everything above.
+    __atomic_store_n(&slot.descriptor, d, __ATOMIC_RELEASE);
     s.any_loaded = true;
 }
 
@@ -326,7 +371,7 @@ void Runtime::require(int number) {
 }
 
 bool Runtime::loaded(int number) const {
-    return state().modules[number - 1].descriptor != nullptr;
+    return __atomic_load_n(&state().modules[number - 1].descriptor, __ATOMIC_ACQUIRE) != nullptr;
 }
 
 Variant Runtime::variant(int number) { return choice()[number - 1]; }
@@ -336,8 +381,10 @@ std::string Runtime::library_path(int number) {
 }
 
 const void* Runtime::table(int number) {
-    const LoadedModule& m = state().modules[number - 1];
-    if (m.descriptor) return m.descriptor->api;  // fast path: no lock once loaded
+    // Fast path, no lock once loaded: an acquire load pairs with the release
+    // store at the end of load_module (another thread may be loading it now).
+    const tt_module_descriptor* d = __atomic_load_n(&state().modules[number - 1].descriptor, __ATOMIC_ACQUIRE);
+    if (d) return d->api;
     require(number);
     return state().modules[number - 1].descriptor->api;
 }

@@ -19,16 +19,10 @@
 //   out = (1 / kernel^2) * sum over the window;
 //   backward: each input pixel of the window receives grad / kernel^2.
 //
-// Every (n, c) plane is independent, so the work is spread over planes with
-// host->parallel_for.
-#include <algorithm>
+// Every (n, c) plane is independent, so sp::parallel_for spreads the planes
+// over the core's threads.
 #include <cstdint>
-#include <cstring>
 #include <string>
-
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 
 #include "spatial_internal.hpp"
 
@@ -81,145 +75,21 @@ static void check_pool_grad(const char* function, const PoolGeom& g, const tt_te
 // NaN stays).
 static inline bool beats(float v, float best) { return (v > best) || (v != v && best == best); }
 
-#if defined(__SSE2__)
-// yes's lanes where mask is set, else no's (SSE2 has no blend instruction).
-static inline __m128 select(__m128 mask, __m128 yes, __m128 no) {
-    return _mm_or_ps(_mm_and_ps(mask, yes), _mm_andnot_ps(mask, no));
-}
-
-// The four windows (a b / c d) in vectors, one window per lane: keep the
-// first maximum of each row (b wins only if b > a), then of the two rows (the
-// bottom wins only if greater); `pos` holds each window's top-left position,
-// and the index follows the same choices. NaNs are flagged in *nan_seen.
-static inline void max4(__m128 a, __m128 b, __m128 c, __m128 d, __m128 pos, float W, __m128* best,
-                        __m128* at, __m128* nan_seen) {
-    const __m128 one = _mm_set1_ps(1.0f);
-    *nan_seen = _mm_or_ps(*nan_seen, _mm_or_ps(_mm_cmpunord_ps(a, b), _mm_cmpunord_ps(c, d)));
-    const __m128 tb = _mm_cmpgt_ps(b, a), td = _mm_cmpgt_ps(d, c);
-    const __m128 m1 = select(tb, b, a), m2 = select(td, d, c);
-    const __m128 t = _mm_cmpgt_ps(m2, m1);
-    *best = select(t, m2, m1);
-    const __m128 i1 = _mm_and_ps(tb, one);                                  // 0 or 1
-    const __m128 i2 = _mm_add_ps(_mm_set1_ps(W), _mm_and_ps(td, one));     // W or W+1
-    *at = _mm_add_ps(pos, select(t, i2, i1));
-}
-
-// Planes two windows wide (4x4 -> 2x2 in the TinyDigits CNN): two rows of
-// windows make one vector of four, which is also four consecutive outputs.
-static bool maxpool2x2_narrow_sse(const float* in, const PoolGeom& g, float* out, float* idx) {
-    __m128 nan_seen = _mm_setzero_ps();
-    const float W = static_cast<float>(g.W);
-    for (int64_t oh = 0; oh < g.OH; oh += 2) {
-        const float* r = in + 2 * oh * g.W;  // input rows 2*oh .. 2*oh+3
-        const __m128 x0 = _mm_loadu_ps(r), y0 = _mm_loadu_ps(r + g.W);
-        const __m128 x1 = _mm_loadu_ps(r + 2 * g.W), y1 = _mm_loadu_ps(r + 3 * g.W);
-        const __m128 a = _mm_shuffle_ps(x0, x1, _MM_SHUFFLE(2, 0, 2, 0));
-        const __m128 b = _mm_shuffle_ps(x0, x1, _MM_SHUFFLE(3, 1, 3, 1));
-        const __m128 c = _mm_shuffle_ps(y0, y1, _MM_SHUFFLE(2, 0, 2, 0));
-        const __m128 d = _mm_shuffle_ps(y0, y1, _MM_SHUFFLE(3, 1, 3, 1));
-        const float top = static_cast<float>(2 * oh * g.W), next = static_cast<float>(2 * (oh + 1) * g.W);
-        const __m128 pos = _mm_set_ps(next + 2.0f, next, top + 2.0f, top);
-        __m128 best, at;
-        max4(a, b, c, d, pos, W, &best, &at, &nan_seen);
-        _mm_storeu_ps(out + oh * 2, best);
-        if (idx != nullptr) _mm_storeu_ps(idx + oh * 2, at);
-    }
-    return _mm_movemask_ps(nan_seen) == 0;
-}
-
-// The 2x2 / stride 2 window, four windows at a time with SSE2 (every x86-64
-// CPU has it). A scalar loop here is slow: on random data its comparisons are
-// unpredictable branches. Four windows (a b / c d) side by side: deinterleave
-// the even and odd columns of two rows, then max4. Returns false, leaving the
-// plane half done, when it meets a NaN: the caller then redoes the plane with
-// the general loop, which propagates NaN the way PyTorch does.
-static bool maxpool2x2_sse(const float* in, const PoolGeom& g, float* out, float* idx) {
-    if (g.OW == 2 && g.OH % 2 == 0) return maxpool2x2_narrow_sse(in, g, out, idx);
-    if (g.OW < 4) return false;  // too narrow for a vector step: the general loop does it
-    const float W = static_cast<float>(g.W);
-    const __m128 step = _mm_set_ps(6.0f, 4.0f, 2.0f, 0.0f);  // 2*ow of the four windows
-    __m128 nan_seen = _mm_setzero_ps();
-    for (int64_t oh = 0; oh < g.OH; ++oh) {
-        const float* r0 = in + (2 * oh) * g.W;
-        const float* r1 = r0 + g.W;
-        float* o = out + oh * g.OW;
-        float* ix = idx != nullptr ? idx + oh * g.OW : nullptr;
-        // Four windows per step. The last step is moved back to end exactly at
-        // OW (it recomputes a few windows, harmlessly), so no scalar tail.
-        for (int64_t step_at = 0; step_at < g.OW; step_at += 4) {
-            const int64_t ow = std::min(step_at, g.OW - 4);
-            const __m128 x0 = _mm_loadu_ps(r0 + 2 * ow), x1 = _mm_loadu_ps(r0 + 2 * ow + 4);
-            const __m128 y0 = _mm_loadu_ps(r1 + 2 * ow), y1 = _mm_loadu_ps(r1 + 2 * ow + 4);
-            const __m128 a = _mm_shuffle_ps(x0, x1, _MM_SHUFFLE(2, 0, 2, 0));  // even columns
-            const __m128 b = _mm_shuffle_ps(x0, x1, _MM_SHUFFLE(3, 1, 3, 1));  // odd columns
-            const __m128 c = _mm_shuffle_ps(y0, y1, _MM_SHUFFLE(2, 0, 2, 0));
-            const __m128 d = _mm_shuffle_ps(y0, y1, _MM_SHUFFLE(3, 1, 3, 1));
-            const __m128 pos = _mm_add_ps(_mm_set1_ps(static_cast<float>(2 * oh * g.W + 2 * ow)), step);
-            __m128 best, at;
-            max4(a, b, c, d, pos, W, &best, &at, &nan_seen);
-            _mm_storeu_ps(o + ow, best);
-            if (ix != nullptr) _mm_storeu_ps(ix + ow, at);
-        }
-    }
-    return _mm_movemask_ps(nan_seen) == 0;
-}
-
-// The backward of the 2x2 / stride 2 window, four windows at a time, in ONE
-// pass that writes every pixel of the plane (no zero-fill first): pixel
-// (a b / c d) of a window gets the window's gradient if the index names it,
-// else 0. Returns false when an index does not name a pixel of its own
-// window (the caller then runs the general loop, which reports bad indices).
-static bool maxpool2x2_backward_sse(const float* gp, const float* ip, const PoolGeom& g, float* dplane) {
-    if (g.OW < 4) return false;
-    const __m128 step = _mm_set_ps(6.0f, 4.0f, 2.0f, 0.0f), one = _mm_set1_ps(1.0f);
-    const __m128 wf = _mm_set1_ps(static_cast<float>(g.W));
-    __m128 all_found = _mm_castsi128_ps(_mm_set1_epi32(-1));
-    for (int64_t oh = 0; oh < g.OH; ++oh) {
-        float* r0 = dplane + 2 * oh * g.W;
-        float* r1 = r0 + g.W;
-        for (int64_t step_at = 0; step_at < g.OW; step_at += 4) {
-            const int64_t ow = std::min(step_at, g.OW - 4);  // the last step overlaps: same values
-            const __m128 gv = _mm_loadu_ps(gp + oh * g.OW + ow);
-            const __m128 iv = _mm_loadu_ps(ip + oh * g.OW + ow);
-            const __m128 a = _mm_add_ps(_mm_set1_ps(static_cast<float>(2 * oh * g.W + 2 * ow)), step);
-            const __m128 ma = _mm_cmpeq_ps(iv, a), mb = _mm_cmpeq_ps(iv, _mm_add_ps(a, one));
-            const __m128 c = _mm_add_ps(a, wf);
-            const __m128 mc = _mm_cmpeq_ps(iv, c), md = _mm_cmpeq_ps(iv, _mm_add_ps(c, one));
-            all_found = _mm_and_ps(all_found, _mm_or_ps(_mm_or_ps(ma, mb), _mm_or_ps(mc, md)));
-            const __m128 ga = _mm_and_ps(ma, gv), gb = _mm_and_ps(mb, gv);
-            const __m128 gc = _mm_and_ps(mc, gv), gd = _mm_and_ps(md, gv);
-            _mm_storeu_ps(r0 + 2 * ow, _mm_unpacklo_ps(ga, gb));  // a b of windows 0, 1
-            _mm_storeu_ps(r0 + 2 * ow + 4, _mm_unpackhi_ps(ga, gb));
-            _mm_storeu_ps(r1 + 2 * ow, _mm_unpacklo_ps(gc, gd));
-            _mm_storeu_ps(r1 + 2 * ow + 4, _mm_unpackhi_ps(gc, gd));
-        }
-        for (int64_t w = 2 * g.OW; w < g.W; ++w) r0[w] = r1[w] = 0.0f;  // a column no window reaches
-    }
-    for (int64_t h = 2 * g.OH; h < g.H; ++h)  // a row no window reaches
-        for (int64_t w = 0; w < g.W; ++w) dplane[h * g.W + w] = 0.0f;
-    return _mm_movemask_ps(all_found) == 0xF;
-}
-#endif
-
-// Max pooling of one plane (idx may be NULL: no indices wanted).
-void maxpool_plane(const float* in, const PoolGeom& g, float* out, float* idx) {
-#if defined(__SSE2__)
-    if (g.k == 2 && g.s == 2 && maxpool2x2_sse(in, g, out, idx)) return;
-#endif
-    for (int64_t oh = 0; oh < g.OH; ++oh) {
+// Max pooling of one plane in[H*W] into out[OH*OW]; idx (may be NULL) gets
+// each maximum's position h*W + w in the plane.
+static void maxpool_plane(const float* in, const PoolGeom& g, float* out, float* idx) {
+    for (int64_t oh = 0; oh < g.OH; ++oh)
         for (int64_t ow = 0; ow < g.OW; ++ow) {
             const int64_t h0 = oh * g.s, w0 = ow * g.s;
-            float best = in[h0 * g.W + w0];
-            int64_t at = h0 * g.W + w0;
-            for (int64_t i = 0; i < g.k; ++i) {
-                const float* row = in + (h0 + i) * g.W;
-                for (int64_t j = 0; j < g.k; ++j)
-                    if (beats(row[w0 + j], best)) best = row[w0 + j], at = (h0 + i) * g.W + w0 + j;
-            }
-            out[oh * g.OW + ow] = best;
+            int64_t at = h0 * g.W + w0;  // the window's first pixel
+            for (int64_t i = 0; i < g.k; ++i)
+                for (int64_t j = 0; j < g.k; ++j) {
+                    const int64_t here = (h0 + i) * g.W + w0 + j;
+                    if (beats(in[here], in[at])) at = here;
+                }
+            out[oh * g.OW + ow] = in[at];
             if (idx != nullptr) idx[oh * g.OW + ow] = static_cast<float>(at);
         }
-    }
 }
 // END SOLUTION
 
@@ -242,12 +112,9 @@ tt_status maxpool2d_forward(const tt_tensor* x, int32_t kernel, int32_t stride, 
     OwnedTensor ind;
     if (out_indices != nullptr) ind = sp::new_empty({g.N, g.C, g.OH, g.OW});
     const int64_t in_plane = g.H * g.W, out_plane = g.OH * g.OW;
-    const float* xd = x->data;
-    float* yd = y->data;
-    float* id = ind ? ind->data : nullptr;
-    sp::parallel_work(g.planes(), in_plane, [&](int64_t begin, int64_t end) {
-        for (int64_t p = begin; p < end; ++p)
-            maxpool_plane(xd + p * in_plane, g, yd + p * out_plane, id != nullptr ? id + p * out_plane : nullptr);
+    sp::parallel_for(g.planes(), in_plane, [&](int64_t p) {
+        maxpool_plane(x->data + p * in_plane, g, y->data + p * out_plane,
+                      ind ? ind->data + p * out_plane : nullptr);
     });
     *out = y.release();
     if (out_indices != nullptr) *out_indices = ind.release();
@@ -269,43 +136,22 @@ tt_status maxpool2d_backward(const tt_tensor* x, const tt_tensor* indices, const
     const PoolGeom g = pool_geometry(__func__, x, kernel, stride);
     check_pool_grad(__func__, g, grad, "grad");
     check_pool_grad(__func__, g, indices, "indices");
-    // Each work item owns whole planes of dx: no two threads add to one pixel.
-    // The 2x2 / stride 2 case writes each plane in one pass; otherwise a
-    // plane is zeroed right before adding into it (while it is in cache),
-    // instead of module 01 zero-filling all of dx up front.
-    OwnedTensor dx = sp::new_empty({g.N, g.C, g.H, g.W});
     const int64_t in_plane = g.H * g.W, out_plane = g.OH * g.OW;
-    const float* gd = grad->data;
-    const float* id = indices->data;
-    float* dd = dx->data;
-    int64_t bad = 0;
-    sp::parallel_work(g.planes(), in_plane, [&](int64_t begin, int64_t end) {
-        int64_t local_bad = 0;
-        for (int64_t p = begin; p < end; ++p) {
-            float* dplane = dd + p * in_plane;
-            const float* gp = gd + p * out_plane;
-            const float* ip = id + p * out_plane;
-#if defined(__SSE2__)
-            if (g.k == 2 && g.s == 2 && maxpool2x2_backward_sse(gp, ip, g, dplane)) continue;
-#endif
-            std::memset(dplane, 0, sizeof(float) * in_plane);
-            for (int64_t i = 0; i < out_plane; ++i) {
-                const float f = ip[i];
-                // the comparison is false for NaN too
-                if (!(f >= 0.0f && f < static_cast<float>(in_plane))) {
-                    ++local_bad;
-                    continue;
-                }
-                dplane[static_cast<int64_t>(f)] += gp[i];
-            }
-        }
-        if (local_bad != 0) __atomic_fetch_add(&bad, local_bad, __ATOMIC_RELAXED);
+    for (int64_t i = 0; i < indices->numel; ++i) {
+        const float f = indices->data[i];
+        if (!(f >= 0.0f && f < static_cast<float>(in_plane)))  // false for NaN too
+            sp::throw_error(TT_INVALID_ARGUMENT, __func__,
+                            "indices[" + std::to_string(i) + "] = " + std::to_string(f) +
+                                " lies outside the input plane of " + std::to_string(in_plane) +
+                                " pixels: pass the indices maxpool2d_forward returned");
+    }
+    OwnedTensor dx = sp::new_tensor({g.N, g.C, g.H, g.W});  // zeros
+    // Each plane's gradients go to pixels of that plane only: planes in parallel.
+    sp::parallel_for(g.planes(), in_plane, [&](int64_t p) {
+        float* dplane = dx->data + p * in_plane;
+        for (int64_t i = p * out_plane; i < (p + 1) * out_plane; ++i)
+            dplane[static_cast<int64_t>(indices->data[i])] += grad->data[i];
     });
-    if (bad != 0)
-        sp::throw_error(TT_INVALID_ARGUMENT, __func__,
-                        std::to_string(bad) + " indices lie outside the input plane of " +
-                            std::to_string(in_plane) +
-                            " pixels: pass the indices maxpool2d_forward returned");
     *out_grad_x = dx.release();
     return TT_OK;
     // END SOLUTION
@@ -325,23 +171,15 @@ tt_status avgpool2d_forward(const tt_tensor* x, int32_t kernel, int32_t stride, 
     OwnedTensor y = sp::new_empty({g.N, g.C, g.OH, g.OW});  // every window is written
     const int64_t in_plane = g.H * g.W, out_plane = g.OH * g.OW;
     const float scale = 1.0f / static_cast<float>(g.k * g.k);
-    const float* xd = x->data;
-    float* yd = y->data;
-    sp::parallel_work(g.planes(), in_plane, [&](int64_t begin, int64_t end) {
-        for (int64_t p = begin; p < end; ++p) {
-            const float* in = xd + p * in_plane;
-            float* o = yd + p * out_plane;
-            for (int64_t oh = 0; oh < g.OH; ++oh) {
-                for (int64_t ow = 0; ow < g.OW; ++ow) {
-                    float s = 0.0f;
-                    for (int64_t i = 0; i < g.k; ++i) {
-                        const float* row = in + (oh * g.s + i) * g.W + ow * g.s;
-                        for (int64_t j = 0; j < g.k; ++j) s += row[j];
-                    }
-                    o[oh * g.OW + ow] = s * scale;
-                }
+    sp::parallel_for(g.planes(), in_plane, [&](int64_t p) {
+        const float* in = x->data + p * in_plane;
+        for (int64_t oh = 0; oh < g.OH; ++oh)
+            for (int64_t ow = 0; ow < g.OW; ++ow) {
+                float s = 0.0f;
+                for (int64_t i = 0; i < g.k; ++i)
+                    for (int64_t j = 0; j < g.k; ++j) s += in[(oh * g.s + i) * g.W + ow * g.s + j];
+                y->data[p * out_plane + oh * g.OW + ow] = s * scale;
             }
-        }
     });
     *out = y.release();
     return TT_OK;
@@ -360,26 +198,17 @@ tt_status avgpool2d_backward(const tt_tensor* x, const tt_tensor* grad, int32_t 
     *out_grad_x = nullptr;
     const PoolGeom g = pool_geometry(__func__, x, kernel, stride);
     check_pool_grad(__func__, g, grad, "grad");
-    OwnedTensor dx = sp::new_empty({g.N, g.C, g.H, g.W});  // each plane is zeroed below
+    OwnedTensor dx = sp::new_tensor({g.N, g.C, g.H, g.W});  // zeros
     const int64_t in_plane = g.H * g.W, out_plane = g.OH * g.OW;
     const float scale = 1.0f / static_cast<float>(g.k * g.k);
-    const float* gd = grad->data;
-    float* dd = dx->data;
-    sp::parallel_work(g.planes(), in_plane, [&](int64_t begin, int64_t end) {
-        for (int64_t p = begin; p < end; ++p) {
-            float* dplane = dd + p * in_plane;
-            std::memset(dplane, 0, sizeof(float) * in_plane);
-            const float* gp = gd + p * out_plane;
-            for (int64_t oh = 0; oh < g.OH; ++oh) {
-                for (int64_t ow = 0; ow < g.OW; ++ow) {
-                    const float v = gp[oh * g.OW + ow] * scale;
-                    for (int64_t i = 0; i < g.k; ++i) {
-                        float* row = dplane + (oh * g.s + i) * g.W + ow * g.s;
-                        for (int64_t j = 0; j < g.k; ++j) row[j] += v;
-                    }
-                }
+    sp::parallel_for(g.planes(), in_plane, [&](int64_t p) {
+        float* dplane = dx->data + p * in_plane;
+        for (int64_t oh = 0; oh < g.OH; ++oh)
+            for (int64_t ow = 0; ow < g.OW; ++ow) {
+                const float v = grad->data[p * out_plane + oh * g.OW + ow] * scale;
+                for (int64_t i = 0; i < g.k; ++i)
+                    for (int64_t j = 0; j < g.k; ++j) dplane[(oh * g.s + i) * g.W + ow * g.s + j] += v;
             }
-        }
     });
     *out_grad_x = dx.release();
     return TT_OK;

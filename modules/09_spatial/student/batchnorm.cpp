@@ -24,14 +24,16 @@
 //   eval (mean and invstd are constants):
 //     d x = gamma_c * invstd * dy
 //
-// Channels are independent, so the work is spread over channels. One
-// channel's values are N planes of H*W floats, strided by C*H*W; a batch of 64
-// 30x30 planes is 230 KB, so the second pass over a channel reads from cache.
+// Channels are independent, so sp::parallel_for spreads the channels over
+// the core's threads. Channel c of image n is the plane x + (n*C + c)*H*W.
+//
+// The fused ops (batch norm + ReLU, and + max-pool) compute exactly what the
+// separate ops compute one after the other, so a first version calls them in
+// turn. Fusing the loops (one pass over the data instead of three) is what
+// makes them faster.
 #include <cmath>
 #include <cstdint>
-#include <cstring>
 #include <string>
-#include <utility>
 
 #include "spatial_internal.hpp"
 
@@ -81,11 +83,11 @@ tt_status batchnorm2d_relu_forward(const tt_tensor* x, const tt_tensor* gamma, c
                                    float momentum, float eps, tt_tensor** out,
                                    tt_tensor** out_saved_mean, tt_tensor** out_saved_invstd) {
     TT_GUARD_BEGIN
-    // TODO: batchnorm2d_forward, with max(0, value) applied to every output
-    //   value as it is written (one pass over the data, not two).
-    // HINT: share one helper between the two forwards, with a bool relu; in
-    //   the loop that writes y: v = src[i]*scale + offset; dst[i] = v > 0 ? v : 0.
-    return TT_NOT_IMPLEMENTED_YET("share one helper between the two forwards, with a bool relu; in the loop that writes y: v = src[i]*scale + offset; dst[i] = v > 0 ? v : 0.");
+    // TODO: relu(batchnorm2d_forward(x)): the same outputs, with max(0, v)
+    //   applied to every value of out.
+    // HINT: call batchnorm2d_forward, then replace every v of *out by
+    //   (v > 0 ? v : 0). (Faster, later: apply it as y is written, one pass.)
+    return TT_NOT_IMPLEMENTED_YET("call batchnorm2d_forward, then replace every v of *out by (v > 0 ? v : 0). (Faster, later: apply it as y is written, one pass.)");
     TT_GUARD_END
 }
 
@@ -95,11 +97,10 @@ tt_status batchnorm2d_relu_backward(const tt_tensor* x, const tt_tensor* gamma,
                                     tt_tensor** out_grad_x, tt_tensor** out_grad_gamma,
                                     tt_tensor** out_grad_beta) {
     TT_GUARD_BEGIN
-    // TODO: batchnorm2d_backward with dy replaced by (out > 0 ? dy : 0)
-    //   everywhere it is read (the ReLU's backward, without a tensor for it).
-    // HINT: check out like grad (x's shape); mask dy in both passes, the sums
-    //   and the d x loop.
-    return TT_NOT_IMPLEMENTED_YET("check out like grad (x's shape); mask dy in both passes, the sums and the d x loop.");
+    // TODO: the ReLU's backward, then the batch norm's: dz = (out > 0 ? grad : 0),
+    //   then batchnorm2d_backward with dz in place of grad.
+    // HINT: check out and grad have x's shape; build dz with sp::new_empty.
+    return TT_NOT_IMPLEMENTED_YET("check out and grad have x's shape; build dz with sp::new_empty.");
     TT_GUARD_END
 }
 
@@ -111,12 +112,11 @@ tt_status batchnorm2d_relu_maxpool2d_forward(const tt_tensor* x, const tt_tensor
                                              tt_tensor** out, tt_tensor** out_indices, tt_tensor** out_saved_mean,
                                              tt_tensor** out_saved_invstd) {
     TT_GUARD_BEGIN
-    // TODO: maxpool2d(batchnorm2d_relu(x)) without the batch norm's output as
-    //   a tensor: normalise one plane at a time into a small buffer and pool it
-    //   there, straight into out and out_indices.
-    // HINT: a correct first version may call batchnorm2d_relu_forward and then
-    //   maxpool2d_forward (and free the middle tensor); then fuse the loops.
-    return TT_NOT_IMPLEMENTED_YET("a correct first version may call batchnorm2d_relu_forward and then maxpool2d_forward (and free the middle tensor); then fuse the loops.");
+    // TODO: maxpool2d_forward(batchnorm2d_relu_forward(x)): out and
+    //   out_indices from the pool, the saved statistics from the batch norm.
+    // HINT: check the pooling arguments first (pool_geometry), so a bad kernel
+    //   fails before the running statistics change; free the middle tensor.
+    return TT_NOT_IMPLEMENTED_YET("check the pooling arguments first (pool_geometry), so a bad kernel fails before the running statistics change; free the middle tensor.");
     TT_GUARD_END
 }
 
@@ -127,12 +127,11 @@ tt_status batchnorm2d_relu_maxpool2d_backward(const tt_tensor* x, const tt_tenso
                                               tt_tensor** out_grad_x, tt_tensor** out_grad_gamma,
                                               tt_tensor** out_grad_beta) {
     TT_GUARD_BEGIN
-    // TODO: window w sends grad[w] to pixel indices[w] when out[w] > 0; then the
-    //   batch norm's backward of that sparse gradient: its sums are sums over
-    //   the windows, and d x = (-a - (x - mean)*b) everywhere plus k*grad[w]
-    //   at each window's pixel (k = gamma*invstd; a, b as batchnorm2d_backward).
-    // HINT: a correct first version builds that gradient as a tensor (zeros,
-    //   then += at the indices) and calls batchnorm2d_backward with it.
-    return TT_NOT_IMPLEMENTED_YET("a correct first version builds that gradient as a tensor (zeros, then += at the indices) and calls batchnorm2d_backward with it.");
+    // TODO: the three backwards in turn: cut grad where out <= 0 (the ReLU; a
+    //   window's out is the ReLU's output at the pixel it picked), send it
+    //   back through maxpool2d_backward, then batchnorm2d_backward.
+    // HINT: out, indices and grad all have the pooled shape; check them
+    //   before the first call.
+    return TT_NOT_IMPLEMENTED_YET("out, indices and grad all have the pooled shape; check them before the first call.");
     TT_GUARD_END
 }

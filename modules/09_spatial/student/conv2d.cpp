@@ -14,51 +14,30 @@
 //   the image (zero padding).
 //
 // The trick that makes it fast: im2col. Write every input patch that one
-// output position sees as a column of a matrix
-//   cols [K, N*P]     K = C*KH*KW (one row per (c, kh, kw)), P = OH*OW,
-//                     column n*P + oh*OW + ow holds the patch of (n, oh, ow)
-// and the convolution of the batch becomes ONE matrix product (GEMM):
-//   prod [O, N*P] = weight [O, K] x cols [K, N*P]
-// which the BLAS runs near the machine's peak. prod is then scattered into
-// out [N, O, P] (adding the bias on the way).
+// output position of image n sees as a column of a matrix
+//   cols [K, P]       K = C*KH*KW (one row per (c, kh, kw)), P = OH*OW
+//                     (column oh*OW + ow holds the patch of output (oh, ow))
+// and the convolution of the image becomes ONE matrix product (GEMM):
+//   out[n] [O, P] = weight [O, K] x cols [K, P]    (then + bias[o] on row o)
+// which the BLAS runs near the machine's peak. out[n], [O, OH, OW] in NCHW,
+// is exactly that [O, P] matrix, so the GEMM writes it in place.
 //
-// Backward, with dY = d(loss)/d(out) rearranged the same way as prod, [O, N*P]:
-//   d weight [O, K]   = dY [O, N*P] x cols^T [N*P, K]
-//   d cols   [K, N*P] = weight^T [K, O] x dY [O, N*P]
-//   d x               = col2im(d cols): every column entry is added back to the
+// Backward, image by image, with dY = grad[n] read as a [O, P] matrix:
+//   d weight [O, K]   = sum over n of dY [O, P] x cols^T [P, K]
+//   d cols   [K, P]   = weight^T [K, O] x dY [O, P]
+//   d x[n]            = col2im(d cols): every column entry is added back to the
 //                       input pixel it was copied from (pixels shared by
 //                       overlapping patches receive the sum);
 //   d bias[o]         = sum over n, oh, ow of dY[n, o, oh, ow].
 //
-// How the work is organised (convolutions are most of a CNN's training time):
-//   - an image whose GEMM is big enough alone (O*P*K >= 2^17 multiply-adds,
-//     both CIFAR convolutions) is its own GEMM:
-//     prod [O, P] is then exactly out[n] (NCHW), so the GEMM writes the
-//     output in place and backward reads grad[n] in place as dY;
-//   - smaller planes (TinyDigits) are processed in chunks of images, so the
-//     column matrix of a chunk stays in cache between im2col writing it and
-//     the GEMM reading it, and the GEMM is big enough to be efficient;
-//   - "lanes": the images are dealt to one lane per thread, and each lane
-//     runs its chunks from start to end alone: im2col, GEMM and scatter of
-//     its own images with its own buffers. One parallel_for per layer
-//     instead of several per chunk, and every buffer stays in one core's
-//     cache. This relies on the core's host->sgemm running on the calling
-//     thread alone when it is called from inside a parallel_for body;
-//   - a batch too small to share is one lane on the calling thread: there
-//     each step is spread over the threads instead (im2col, col2im and the
-//     scatter into out with host->parallel_for, each task owning whole
-//     planes, so no two threads ever write the same float; the GEMM split
-//     over the pool by the core).
-// The columns are rebuilt in backward rather than kept from forward: the ABI
-// passes only x, weight and grad to the backward rule.
+// Images are independent, so sp::parallel_for spreads them over the core's
+// threads, each image with its own column buffer. The columns are rebuilt in
+// backward rather than kept from forward: the ABI passes only x, weight and
+// grad to the backward rule.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <cstdlib>
-#include <cstring>
 #include <string>
-#include <type_traits>
-#include <vector>
 
 #include "spatial_internal.hpp"
 
@@ -86,27 +65,27 @@ static ConvGeom conv_geometry(const char* function, const tt_tensor* x, const tt
     throw ttm::StatusError{TT_NOT_IMPLEMENTED_YET("OH = (H + 2*padding - KH) / stride + 1, the same for OW.")};
 }
 
-// im2col for images n0 .. n0+count-1 of x:
-//   cols[k, i*P + oh*OW + ow] = x[n0+i, c, oh*stride - pad + kh, ow*stride - pad + kw]
-// with k = (c*KH + kh)*KW + kw and zero where the index falls in the padding.
-// cols is [K, count*P] (row stride count*P).
-static void im2col(const float* x, const ConvGeom& g, int64_t n0, int64_t count, float* cols) {
-    // TODO: loop over images i, channels c, kernel offsets kh, kw and output
-    //   positions oh, ow; copy the input pixel (or 0 in the padding) into cols.
-    // HINT: row k = (c*KH + kh)*KW + kw starts at cols + k*count*P; image i's
-    //   segment of that row starts i*P further.
-    (void)x; (void)g; (void)n0; (void)count; (void)cols;
+// im2col for ONE image x [C, H, W] (x points at its first value):
+//   cols[k, oh*OW + ow] = x[c, oh*stride - pad + kh, ow*stride - pad + kw]
+// with k = (c*KH + kh)*KW + kw, and 0 where that pixel falls in the padding.
+// cols is [K, P].
+static void im2col(const float* x, const ConvGeom& g, float* cols) {
+    // TODO: loop over channels c, kernel offsets kh, kw and output positions
+    //   oh, ow; copy the input pixel (or 0 in the padding) into cols.
+    // HINT: row k = (c*KH + kh)*KW + kw starts at cols + k*P; the pixel is
+    //   inside when 0 <= ih < H and 0 <= iw < W.
+    throw ttm::StatusError{TT_NOT_IMPLEMENTED_YET("row k = (c*KH + kh)*KW + kw of cols starts at cols + k*P")};
 }
 
-// col2im, the adjoint of im2col: add every entry of dcols [K, count*P] back
-// into the input pixel it was copied from. Writes all of images n0 .. n0+count-1
-// of dx (what they held before is overwritten, so dx may come from empty).
-static void col2im(const float* dcols, const ConvGeom& g, int64_t n0, int64_t count, float* dx) {
-    // TODO: zero the planes of images n0 .. n0+count-1 of dx, then run the same
-    //   loops as im2col with the copy reversed into an addition:
-    //   dx[n0+i, c, ih, iw] += dcols[k, i*P + oh*OW + ow]; skip the padding.
+// col2im, the adjoint of im2col, for ONE image: dx [C, H, W] = 0, then every
+// entry of dcols [K, P] is added into the input pixel it was copied from.
+// (Entries that came from the padding go nowhere.)
+static void col2im(const float* dcols, const ConvGeom& g, float* dx) {
+    // TODO: zero the image dx, then run the same loops as im2col with the
+    //   copy reversed into an addition: dx[c, ih, iw] += dcols[k, oh*OW + ow]
+    //   for the pixels inside the image.
     // HINT: several (kh, kw, oh, ow) reach the same pixel: use +=, never =.
-    (void)dcols; (void)g; (void)n0; (void)count; (void)dx;
+    throw ttm::StatusError{TT_NOT_IMPLEMENTED_YET("several (kh, kw, oh, ow) reach the same pixel: use +=, never =.")};
 }
 
 // ------------------------------------------------------------------ init
@@ -130,12 +109,12 @@ tt_status conv2d_forward(const tt_tensor* x, const tt_tensor* weight, const tt_t
                          int32_t stride, int32_t padding, tt_tensor** out) {
     TT_GUARD_BEGIN
     // TODO: check the shapes (conv_geometry; bias NULL or [O]) and create out
-    //   [N, O, OH, OW]; then, a few images at a time (one at a time is fine to
-    //   start): im2col, one GEMM prod [O, count*P] = weight [O, K] x cols
-    //   [K, count*P], and copy prod into out, adding the bias.
-    // HINT: sp::gemm(false, false, O, count*P, K, 1.0f, weight->data, K, cols,
-    //   count*P, 0.0f, prod, count*P); prod[o, i*P + p] goes to out[n0+i, o, p].
-    return TT_NOT_IMPLEMENTED_YET("sp::gemm(false, false, O, count*P, K, 1.0f, weight->data, K, cols, count*P, 0.0f, prod, count*P); prod[o, i*P + p] goes to out[n0+i, o, p].");
+    //   [N, O, OH, OW]; then for every image n: im2col, one GEMM
+    //   out[n] [O, P] = weight [O, K] x cols [K, P], and add the bias.
+    // HINT: sp::gemm(false, false, O, P, K, 1.0f, weight->data, K, cols, P,
+    //   0.0f, out_n, P) with out_n = out->data + n*O*P; sp::parallel_for runs
+    //   the images on every core.
+    return TT_NOT_IMPLEMENTED_YET("sp::gemm(false, false, O, P, K, 1.0f, weight->data, K, cols, P, 0.0f, out_n, P) with out_n = out->data + n*O*P; sp::parallel_for runs the images on every core.");
     TT_GUARD_END
 }
 
@@ -145,11 +124,12 @@ tt_status conv2d_backward(const tt_tensor* x, const tt_tensor* weight, const tt_
                           int32_t stride, int32_t padding, tt_tensor** out_grad_x,
                           tt_tensor** out_grad_weight, tt_tensor** out_grad_bias) {
     TT_GUARD_BEGIN
-    // TODO: check shapes (grad must be [N, O, OH, OW]); then, a few images at
-    //   a time: gather dY [O, count*P] from grad, d bias += row sums of dY,
-    //   d weight += dY x cols^T (im2col again), d cols = weight^T x dY, col2im.
+    // TODO: check shapes (grad must be [N, O, OH, OW]); d bias = sums of grad;
+    //   then for every image n, with dY = grad[n] as [O, P]: d weight +=
+    //   dY x cols^T (im2col again), d cols = weight^T x dY, col2im into d x[n].
     // HINT: a NULL out pointer means that gradient is not needed: skip its work
-    //   (the first conv of a network never needs d x).
-    return TT_NOT_IMPLEMENTED_YET("a NULL out pointer means that gradient is not needed: skip its work (the first conv of a network never needs d x).");
+    //   (the first conv of a network never needs d x). Images in parallel must
+    //   not add into the same d weight: give each image its own [O, K] slot.
+    return TT_NOT_IMPLEMENTED_YET("a NULL out pointer means that gradient is not needed: skip its work (the first conv of a network never needs d x). Images in parallel must not add into the same d weight: give each image its own [O, K] slot.");
     TT_GUARD_END
 }

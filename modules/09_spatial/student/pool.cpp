@@ -21,16 +21,10 @@
 //   out = (1 / kernel^2) * sum over the window;
 //   backward: each input pixel of the window receives grad / kernel^2.
 //
-// Every (n, c) plane is independent, so the work is spread over planes with
-// host->parallel_for.
-#include <algorithm>
+// Every (n, c) plane is independent, so sp::parallel_for spreads the planes
+// over the core's threads.
 #include <cstdint>
-#include <cstring>
 #include <string>
-
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 
 #include "spatial_internal.hpp"
 

@@ -197,6 +197,9 @@ typedef struct tt_host {
 
 #define TT_VARIANT_STUDENT   ((int32_t)0)
 #define TT_VARIANT_REFERENCE ((int32_t)1)
+/* The same functions as the reference, tuned for speed (only the modules
+ * whose speed work lives apart from the readable reference: module 09). */
+#define TT_VARIANT_FAST      ((int32_t)2)
 
 /* Bit for module n in deps_mask. */
 #define TT_DEP(n) (1u << (n))
@@ -205,7 +208,7 @@ typedef struct tt_module_descriptor {
     uint32_t    abi_version;      /* TT_ABI_VERSION the module was built with */
     uint32_t    module_number;    /* 1 .. 9 */
     const char* module_name;      /* "tensor", "activations", ... */
-    int32_t     variant;          /* TT_VARIANT_STUDENT or TT_VARIANT_REFERENCE */
+    int32_t     variant;          /* TT_VARIANT_STUDENT, _REFERENCE or _FAST */
     uint32_t    deps_mask;        /* TT_DEP(1) | TT_DEP(2) ... */
     /* Called once by the loader, before any table function. `host` lives as
      * long as the process. */
