@@ -70,8 +70,8 @@ void record(Tensor& out, const char* op_name, std::initializer_list<const Tensor
     node->saved = std::move(saved);
     node->rule = std::move(rule);
     // Spatial ops take their backward rule from module 09, the rest from 05.
-    static const std::unordered_set<std::string> spatial_ops = {"conv2d", "max_pool2d", "avg_pool2d",
-                                                                "batch_norm2d"};
+    static const std::unordered_set<std::string> spatial_ops = {
+        "conv2d", "max_pool2d", "avg_pool2d", "batch_norm2d", "batch_norm2d_relu", "batch_norm2d_relu_max_pool2d"};
     node->rule_module = spatial_ops.count(op_name) ? 9 : 5;
     out.raw()->grad_fn = &node->c;
     out.raw()->requires_grad = 1;
