@@ -20,7 +20,9 @@ namespace milestone {
 int open_session(const SessionOptions& o) {
     tt::ImplChoice choice;
     try {
-        choice = tt::parse_impl_spec(o.reference ? "reference" : o.impl);
+        // --reference: the fastest libraries built (module 09's fast variant
+        // where lib/ has it, the reference elsewhere); the banner says which.
+        choice = o.reference ? tt::fastest_available_choice() : tt::parse_impl_spec(o.impl);
     } catch (const std::invalid_argument& e) {
         std::fprintf(stderr, "error: %s\n", e.what());
         return kExitUsage;
@@ -47,8 +49,9 @@ int open_session(const SessionOptions& o) {
         std::printf("\n%s\n", o.title.c_str());
         std::printf("%s\n", std::string(o.title.size(), '=').c_str());
         if (o.reference)
-            std::printf("Running on the REFERENCE modules (demo / instructor mode), %d threads, seed %llu.\n\n",
-                        tt::runtime().threads(), static_cast<unsigned long long>(o.seed));
+            std::printf("Running on the REFERENCE modules (demo / instructor mode: %s), %d threads, seed %llu.\n\n",
+                        tt::format_impl_choice(choice).c_str(), tt::runtime().threads(),
+                        static_cast<unsigned long long>(o.seed));
         else
             std::printf("Running on YOUR modules (--impl %s), %d threads, seed %llu.\n\n",
                         tt::format_impl_choice(choice).c_str(), tt::runtime().threads(),
