@@ -75,6 +75,19 @@ TEST_CASE("relu matches a double computation on random input", "[points:1]") {
     grade::require_close(tt::relu(x), map(v, [](double a) { return a > 0 ? a : 0.0; }), {4, 5, 6}, 0, 0);
 }
 
+TEST_CASE("relu lets a NaN through as NaN, as PyTorch does", "[points:1]") {
+    // A NaN must stay visible (the training loop stops on a NaN loss); an
+    // implementation that writes x > 0 ? x : 0 turns it into a quiet 0.
+    const float nan = std::numeric_limits<float>::quiet_NaN();
+    Tensor y = tt::relu(Tensor::from({nan, -1.0f, 2.0f, nan}, {2, 2}));
+    std::vector<float> v = y.to_vector();
+    REQUIRE(v.size() == 4);
+    CHECK(std::isnan(v[0]));
+    CHECK(v[1] == 0.0f);
+    CHECK(v[2] == 2.0f);
+    CHECK(std::isnan(v[3]));
+}
+
 // ------------------------------------------------------------------ Sigmoid
 
 TEST_CASE("sigmoid of 0 and +-ln 3 is 1/2 and 3/4 and 1/4", "[points:1]") {

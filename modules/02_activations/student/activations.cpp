@@ -4,7 +4,7 @@
 //
 // Every function reads a tensor x and writes a NEW tensor of the same shape:
 //
-//     relu(x)     = max(0, x)
+//     relu(x)     = max(0, x)        (NaN stays NaN)
 //     sigmoid(x)  = 1 / (1 + exp(-x))
 //     tanh(x)     = (exp(x) - exp(-x)) / (exp(x) + exp(-x))
 //     gelu(x)     = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
@@ -43,11 +43,15 @@ static bool normalize_axis(int32_t axis, int32_t ndim, int32_t* result) {
 
 // ------------------------------------------------------------------ ReLU
 
-// max(0, x), element by element.
+// max(0, x), element by element. A NaN passes through as NaN, as in PyTorch:
+// a NaN activation must stay visible (the training loop's NaN check looks for
+// it) instead of turning into a harmless-looking 0. So the test is "x <= 0
+// gives 0", which is false for NaN, and not "x > 0 keeps x", also false for NaN.
 static tt_status relu(const tt_tensor* x, tt_tensor** out) {
     TT_GUARD_BEGIN
     // TODO: create *out shaped like x (new_like does it), then write
-    //   out[i] = x[i] if x[i] > 0, else 0, for every i < x->numel.
+    //   out[i] = 0 if x[i] <= 0, else x[i], for every i < x->numel
+    //   (a NaN is not <= 0: it is copied, NaN in, NaN out).
     // HINT: TT_CHECK(new_like(__func__, x, out)); then one loop over x->numel.
     return TT_NOT_IMPLEMENTED_YET("TT_CHECK(new_like(__func__, x, out)); then one loop over x->numel.");
     TT_GUARD_END

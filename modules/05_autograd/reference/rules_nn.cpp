@@ -22,8 +22,9 @@ tt_status relu_backward(const tt_tensor* x, const tt_tensor* grad, tt_tensor** o
     require_same_shape(grad, x, __func__, "relu");
     if (out_grad_x == nullptr) return TT_OK;
     // BEGIN SOLUTION
-    // TODO: relu'(x) = 1 where x > 0, else 0 (take 0 at x == 0, as PyTorch does).
-    // HINT: out[i] = x[i] > 0 ? grad[i] : 0.
+    // TODO: relu'(x) = 0 where x <= 0 (0 at x == 0 too, as PyTorch does), else
+    //   1. A NaN x is not <= 0: its gradient passes, so the NaN stays visible.
+    // HINT: out[i] = x[i] <= 0 ? 0 : grad[i].
     OwnedTensor r = empty_like(x);  // every element is written below
     const float* xs = x->data;
     const float* gs = grad->data;
@@ -32,7 +33,7 @@ tt_status relu_backward(const tt_tensor* x, const tt_tensor* grad, tt_tensor** o
     ttm::parallel_range(x->numel, int64_t(1) << 16, [xs, gs, out](int64_t begin, int64_t end) {
         for (int64_t i = begin; i < end; ++i) {
             const float g = gs[i];  // loaded unconditionally: the loop vectorises (no branch)
-            out[i] = xs[i] > 0.0f ? g : 0.0f;
+            out[i] = xs[i] <= 0.0f ? 0.0f : g;
         }
     });
     *out_grad_x = r.release();
@@ -341,17 +342,24 @@ tt_status binary_cross_entropy_backward(const tt_tensor* probs, const tt_tensor*
     require_scalar(grad, __func__);
     if (out_grad_probs == nullptr) return TT_OK;
     // BEGIN SOLUTION
-    // TODO: loss = -(1/n) sum t log p + (1 - t) log(1 - p), so
-    //   dloss/dp = (p - t) / (p (1 - p)) / n, times grad. Clamp p to
-    //   [TT_BCE_EPS, 1 - TT_BCE_EPS] first, exactly as the forward did, or
-    //   p = 0 or 1 divides by zero.
-    // HINT: compute in double: (pc - t) / (pc * (1 - pc)) * g / n.
+    // TODO: loss = -(1/n) sum t log pc + (1 - t) log(1 - pc) with pc = p
+    //   clamped to [TT_BCE_EPS, 1 - TT_BCE_EPS], so inside the clamp
+    //   dloss/dp = (p - t) / (p (1 - p)) / n, times grad. Outside it (p below
+    //   eps or above 1 - eps, e.g. p = 0 or 1) pc does not move when p does:
+    //   the gradient of the clamped loss is 0 there, as PyTorch's autograd
+    //   gives for bce(clamp(p, eps, 1 - eps)).
+    // HINT: 0 where p < TT_BCE_EPS or p > 1.0f - TT_BCE_EPS (compare in float,
+    //   as the forward clamps), else (p - t) / (p * (1 - p)) * g / n in double.
     const double scale = static_cast<double>(grad->data[0]) / static_cast<double>(probs->numel);
     const float lo = TT_BCE_EPS, hi = 1.0f - TT_BCE_EPS;  // in float, as the forward clamps
     OwnedTensor r = zeros_like(probs);
     for (int64_t i = 0; i < probs->numel; ++i) {
-        float pf = probs->data[i];
-        double p = pf < lo ? lo : (pf > hi ? hi : pf);
+        const float pf = probs->data[i];
+        // The clamp's derivative: 1 inside [lo, hi] (ends included, as
+        // torch.clamp counts them), 0 beyond, where the loss is flat in p.
+        // A NaN p is neither below nor above: its gradient comes out NaN.
+        if (pf < lo || pf > hi) continue;  // r is zero-filled
+        const double p = pf;
         r->data[i] = static_cast<float>((p - targets->data[i]) / (p * (1.0 - p)) * scale);
     }
     *out_grad_probs = r.release();

@@ -23,9 +23,10 @@ tt_status relu_backward(const tt_tensor* x, const tt_tensor* grad, tt_tensor** o
     require(grad, __func__, "grad");
     require_same_shape(grad, x, __func__, "relu");
     if (out_grad_x == nullptr) return TT_OK;
-    // TODO: relu'(x) = 1 where x > 0, else 0 (take 0 at x == 0, as PyTorch does).
-    // HINT: out[i] = x[i] > 0 ? grad[i] : 0.
-    return TT_NOT_IMPLEMENTED_YET("out[i] = x[i] > 0 ? grad[i] : 0.");
+    // TODO: relu'(x) = 0 where x <= 0 (0 at x == 0 too, as PyTorch does), else
+    //   1. A NaN x is not <= 0: its gradient passes, so the NaN stays visible.
+    // HINT: out[i] = x[i] <= 0 ? 0 : grad[i].
+    return TT_NOT_IMPLEMENTED_YET("out[i] = x[i] <= 0 ? 0 : grad[i].");
     TT_GUARD_END
 }
 
@@ -208,12 +209,15 @@ tt_status binary_cross_entropy_backward(const tt_tensor* probs, const tt_tensor*
     require_same_shape(targets, probs, __func__, "binary_cross_entropy (targets vs probs)");
     require_scalar(grad, __func__);
     if (out_grad_probs == nullptr) return TT_OK;
-    // TODO: loss = -(1/n) sum t log p + (1 - t) log(1 - p), so
-    //   dloss/dp = (p - t) / (p (1 - p)) / n, times grad. Clamp p to
-    //   [TT_BCE_EPS, 1 - TT_BCE_EPS] first, exactly as the forward did, or
-    //   p = 0 or 1 divides by zero.
-    // HINT: compute in double: (pc - t) / (pc * (1 - pc)) * g / n.
-    return TT_NOT_IMPLEMENTED_YET("compute in double: (pc - t) / (pc * (1 - pc)) * g / n.");
+    // TODO: loss = -(1/n) sum t log pc + (1 - t) log(1 - pc) with pc = p
+    //   clamped to [TT_BCE_EPS, 1 - TT_BCE_EPS], so inside the clamp
+    //   dloss/dp = (p - t) / (p (1 - p)) / n, times grad. Outside it (p below
+    //   eps or above 1 - eps, e.g. p = 0 or 1) pc does not move when p does:
+    //   the gradient of the clamped loss is 0 there, as PyTorch's autograd
+    //   gives for bce(clamp(p, eps, 1 - eps)).
+    // HINT: 0 where p < TT_BCE_EPS or p > 1.0f - TT_BCE_EPS (compare in float,
+    //   as the forward clamps), else (p - t) / (p * (1 - p)) * g / n in double.
+    return TT_NOT_IMPLEMENTED_YET("0 where p < TT_BCE_EPS or p > 1.0f - TT_BCE_EPS (compare in float, as the forward clamps), else (p - t) / (p * (1 - p)) * g / n in double.");
     TT_GUARD_END
 }
 

@@ -18,7 +18,7 @@ extern "C" {
 #define TT_ACTIVATIONS_DEPS (TT_DEP(1))
 
 typedef struct tt_activations_api {
-    /* max(0, x) */
+    /* max(0, x): 0 where x <= 0, else x, so a NaN stays NaN (as in PyTorch). */
     tt_status (*relu)(const tt_tensor* x, tt_tensor** out);
     /* 1 / (1 + exp(-x)), computed without overflow for large |x| */
     tt_status (*sigmoid)(const tt_tensor* x, tt_tensor** out);

@@ -34,7 +34,9 @@ typedef struct tt_losses_api {
                                tt_tensor** out);
 
     /* probs and targets of equal shape, targets in [0, 1]:
-     * -mean(t log p + (1 - t) log(1 - p)) with p clamped by TT_BCE_EPS. */
+     * -mean(t log p + (1 - t) log(1 - p)) with p clamped to
+     * [TT_BCE_EPS, 1 - TT_BCE_EPS]. The clamp is part of the loss: beyond
+     * it the loss is flat, so its gradient there is 0 (module 05). */
     tt_status (*binary_cross_entropy)(const tt_tensor* probs, const tt_tensor* targets,
                                       tt_tensor** out);
 } tt_losses_api;

@@ -55,6 +55,8 @@ typedef struct tt_autograd_api {
                               const tt_tensor* grad, tt_tensor** out_grad_a);
 
     /* ---- module 02 ops: `x` is the input, `y` the forward output ----------- */
+    /* grad where x > 0, 0 where x <= 0 (x == 0 included, as in PyTorch); a
+     * NaN x lets its grad through, so a NaN is not hidden. */
     tt_status (*relu_backward)(const tt_tensor* x, const tt_tensor* grad, tt_tensor** out_grad_x);
     tt_status (*sigmoid_backward)(const tt_tensor* y, const tt_tensor* grad, tt_tensor** out_grad_x);
     tt_status (*tanh_backward)(const tt_tensor* y, const tt_tensor* grad, tt_tensor** out_grad_x);
@@ -77,6 +79,10 @@ typedef struct tt_autograd_api {
                                       tt_tensor** out_grad_x);
     tt_status (*cross_entropy_backward)(const tt_tensor* logits, const tt_tensor* targets,
                                         const tt_tensor* grad, tt_tensor** out_grad_logits);
+    /* The gradient of the clamped loss (tt_04_losses.h): grad (p - t) / (p (1 - p)) / n
+     * where TT_BCE_EPS <= p <= 1 - TT_BCE_EPS, and 0 where p lies beyond
+     * (p = 0 or 1 included): there the clamped p, hence the loss, does not
+     * change with p. */
     tt_status (*binary_cross_entropy_backward)(const tt_tensor* probs, const tt_tensor* targets,
                                                const tt_tensor* grad, tt_tensor** out_grad_probs);
 
