@@ -592,6 +592,29 @@ TEST_CASE("sum and mean along each axis of a 3-D tensor, negative axes and keepd
     }
 }
 
+TEST_CASE("sum and mean along a long axis keep their precision, whatever the layout", "[points:1]") {
+    // 3 rows of 100000 equal values: a float accumulator drifts by about 1e-3
+    // relative over that many additions; the header asks for the exact sum
+    // to float precision. The axis is reduced once as the last axis (each sum
+    // over a contiguous row) and once as the first (element-wise over rows).
+    const int64_t n = 100000;
+    const std::vector<float> c = {0.1f, 0.3f, 0.7f};
+    std::vector<float> rows, cols;
+    for (float v : c) rows.insert(rows.end(), static_cast<size_t>(n), v);
+    for (int64_t i = 0; i < n; ++i) cols.insert(cols.end(), c.begin(), c.end());
+    std::vector<double> sums, means;
+    for (float v : c) {
+        sums.push_back(static_cast<double>(n) * v);
+        means.push_back(v);
+    }
+    Tensor by_row = Tensor::from(rows, {3, n});
+    Tensor by_col = Tensor::from(cols, {n, 3});
+    grade::require_close(by_row.sum(1), sums, {3}, 0, 1e-5);
+    grade::require_close(by_row.mean(-1, true), means, {3, 1}, 0, 1e-5);
+    grade::require_close(by_col.sum(0), sums, {3}, 0, 1e-5);
+    grade::require_close(by_col.mean(0, true), means, {1, 3}, 0, 1e-5);
+}
+
 TEST_CASE("max along each axis, with negative values, and over everything", "[points:2]") {
     Shape s = {4, 3, 2};
     std::vector<float> v = grade::random_values(24, 511, -10.0f, -1.0f);  // all negative

@@ -194,6 +194,28 @@ TEST_CASE("sgd with dampening: the first step uses g undamped, later ones (1 - d
     run_three_steps(sgd_config(0.1f, 0.9f, 0.5f));
 }
 
+TEST_CASE("sgd with dampening: after the first step the momentum buffer is g itself", "[points:1]") {
+    // v = g on the first step (the buffer starts AS the gradient, not at 0):
+    // with dampening 0.5 a buffer that started at 0 would hold 0.5 g.
+    Tensor p = Tensor::from({1.0f, -2.0f, 4.0f}, {3});
+    Opt opt;
+    create(opt, sgd_config(0.1f, 0.9f, 0.5f), {&p});
+    set_grad(p, {0.5f, -1.0f, 2.0f});
+    TT_CALL(6, api(), optimizer_step, opt.p);
+    tt_tensor* v = nullptr;
+    TT_CALL(6, api(), optimizer_state, opt.p, 0, 0, &v);
+    REQUIRE(v != nullptr);
+    grade::require_close(Tensor::borrow(v), std::vector<double>{0.5, -1.0, 2.0}, {3}, 1e-7, 1e-6);
+    grade::require_close(p, std::vector<double>{0.95, -1.9, 3.8}, {3}, 1e-6, 1e-6);
+    // second step: v = 0.9 v + 0.5 g
+    set_grad(p, {1.0f, 1.0f, 1.0f});
+    TT_CALL(6, api(), optimizer_step, opt.p);
+    v = nullptr;
+    TT_CALL(6, api(), optimizer_state, opt.p, 0, 0, &v);
+    REQUIRE(v != nullptr);
+    grade::require_close(Tensor::borrow(v), std::vector<double>{0.95, -0.4, 2.3}, {3}, 1e-6, 1e-6);
+}
+
 TEST_CASE("sgd with nesterov: d = g + momentum * v", "[points:2]") {
     run_three_steps(sgd_config(0.05f, 0.8f, 0.0f, true));
 }
@@ -208,6 +230,26 @@ TEST_CASE("sgd weight decay adds weight_decay * p to the gradient (with and with
     grade::require_close(p, std::vector<double>{0.94}, {1}, 1e-6, 1e-6);
     run_three_steps(sgd_config(0.1f, 0.9f, 0.0f, false, 0.01f));
     run_three_steps(sgd_config(0.1f, 0.9f, 0.0f, true, 0.05f));
+}
+
+TEST_CASE("sgd weight decay goes into the momentum buffer (by hand, zero gradient)", "[points:1]") {
+    // g = 0, p = 1, wd = 0.1, momentum 0.9, lr 0.1. The decay is part of the
+    // gradient BEFORE momentum: g' = 0.1 p, v = 0.9 v + g', p -= 0.1 v.
+    //   step 1: g' = 0.1,   v = 0.1,                 p = 0.99
+    //   step 2: g' = 0.099, v = 0.09 + 0.099 = 0.189, p = 0.99 - 0.0189 = 0.9711
+    // (decay added after the momentum would give v = 0 and p = 0.9801.)
+    Tensor p = Tensor::from({1.0f}, {1});
+    Opt opt;
+    create(opt, sgd_config(0.1f, 0.9f, 0, false, 0.1f), {&p});
+    set_grad(p, {0.0f});
+    TT_CALL(6, api(), optimizer_step, opt.p);
+    grade::require_close(p, std::vector<double>{0.99}, {1}, 1e-6, 1e-6);
+    TT_CALL(6, api(), optimizer_step, opt.p);
+    grade::require_close(p, std::vector<double>{0.9711}, {1}, 1e-6, 1e-6);
+    tt_tensor* v = nullptr;
+    TT_CALL(6, api(), optimizer_state, opt.p, 0, 0, &v);
+    REQUIRE(v != nullptr);
+    grade::require_close(Tensor::borrow(v), std::vector<double>{0.189}, {1}, 1e-6, 1e-6);
 }
 
 // ------------------------------------------------------------------ Adam
@@ -282,6 +324,25 @@ TEST_CASE("zero_grad zeroes every grad and leaves NULL grads NULL", "[points:1]"
     grade::require_close(a.grad(), std::vector<float>{0, 0, 0}, {3}, 0, 0);
     CHECK(b.raw()->grad == nullptr);
     CHECK(a.to_vector() == std::vector<float>{1.0f, 2.0f, 3.0f});
+}
+
+TEST_CASE("zero_grad then step moves nothing; a new gradient after it is not added to the old", "[points:1]") {
+    // Observed through the steps only: after zero_grad plain SGD sees g = 0.
+    Tensor a = Tensor::from({1.0f, 2.0f}, {2});
+    Tensor b = Tensor::from({-3.0f}, {1});
+    Opt opt;
+    create(opt, sgd_config(0.5f), {&a, &b});
+    set_grad(a, {1.0f, -1.0f});
+    set_grad(b, {2.0f});
+    TT_CALL(6, api(), optimizer_step, opt.p);  // a = 0.5, 2.5; b = -4
+    TT_CALL(6, api(), optimizer_zero_grad, opt.p);
+    TT_CALL(6, api(), optimizer_step, opt.p);
+    grade::require_close(a, std::vector<double>{0.5, 2.5}, {2}, 1e-7, 0);
+    grade::require_close(b, std::vector<double>{-4.0}, {1}, 1e-7, 0);
+    // Accumulate a new gradient into the zeroed one, as backward does.
+    a.raw()->grad->data[0] += 2.0f;
+    TT_CALL(6, api(), optimizer_step, opt.p);
+    grade::require_close(a, std::vector<double>{-0.5, 2.5}, {2}, 1e-7, 0);
 }
 
 TEST_CASE("set_lr / get_lr: the new rate applies to the next step", "[points:1]") {

@@ -787,3 +787,32 @@ TEST_CASE("checkpoint_save replaces a file whole, and a failed save leaves the o
     CHECK(read_bytes(path) == before);
     CHECK(dir.entries() == 1);
 }
+
+TEST_CASE("checkpoint_save writes a new file and renames it over the old one, never into it", "[points:2]") {
+    // The header's contract: the bytes go to a temporary file that is renamed
+    // over the target, so a crash leaves the old checkpoint or the new one.
+    // A rename gives the name a new file; writing into the target changes the
+    // old file. A second name (hard link) for the old checkpoint shows which
+    // happened: after an atomic save it still holds the old, loadable file.
+    TempDir dir;
+    const std::string path = dir.file("ck.bin"), second = dir.file("previous.bin");
+    save(path, {"w"}, {Tensor::from({1, 2}, {2})});
+    const std::vector<unsigned char> old_bytes = read_bytes(path);
+    std::error_code ec;
+    fs::create_hard_link(path, second, ec);
+    INFO("the grader could not make a hard link in " << dir.path << ": " << ec.message());
+    REQUIRE(!ec);
+    save(path, {"w"}, {Tensor::from({3, 4}, {2})});
+    Tensor w = Tensor::zeros({2});
+    load(path, {"w"}, {w});
+    CHECK(w.to_vector() == std::vector<float>{3, 4});
+    {
+        INFO("the old checkpoint's file was written into: save must write a temporary file and rename it");
+        CHECK(read_bytes(second) == old_bytes);
+        Tensor old = Tensor::zeros({2});
+        load(second, {"w"}, {old});
+        CHECK(old.to_vector() == std::vector<float>{1, 2});
+    }
+    INFO("a temporary file was left behind");
+    CHECK(dir.entries() == 2);  // ck.bin and previous.bin
+}

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <set>
 #include <string>
@@ -164,6 +165,9 @@ Tensor crop(const Tensor& x, int32_t padding, tt_rng* rng) {
     TT_CALL(8, api(), random_crop, x.raw(), padding, rng, &out);
     return Tensor::adopt(out);
 }
+
+// Whether two generators are in the same state (the same draws will follow).
+bool same_state(const tt_rng& a, const tt_rng& b) { return std::memcmp(&a, &b, sizeof(tt_rng)) == 0; }
 
 // The failure must be one of the statuses listed (the header leaves the choice).
 void require_fails(const std::vector<tt_status>& allowed, const std::function<void()>& f) {
@@ -372,6 +376,37 @@ TEST_CASE("random_hflip with p = 1 mirrors every image exactly; p = 0 copies", "
     CHECK(none.raw() != x.raw());
 }
 
+TEST_CASE("random_hflip draws one uniform per image, in image order, flipping when u < p", "[points:1]") {
+    // The draws are replayed here on a copy of the generator: image i is
+    // mirrored exactly when the i-th rng_uniform is below p, and afterwards the
+    // generator has moved on by one draw per image.
+    Tensor x = images(16, 2, 3, 4);
+    for (float p : {0.3f, 0.7f}) {
+        INFO("p = " << p);
+        tt_rng rng = seeded(2024), replay = rng;
+        Tensor y = hflip(x, p, &rng);
+        for (int64_t i = 0; i < 16; ++i) {
+            INFO("image " << i);
+            const bool flip = tt::runtime().host().rng_uniform(&replay) < p;
+            CHECK(image(y, i) == (flip ? mirrored(x, i) : image(x, i)));
+        }
+        CHECK(same_state(rng, replay));
+    }
+}
+
+TEST_CASE("random_hflip draws for every image also when p is 0 or 1", "[points:1]") {
+    // One draw per image whatever p is, so that the draws after a transform do
+    // not depend on p (a seeded run changes only where p changes it).
+    Tensor x = images(5, 1, 2, 3);
+    for (float p : {0.0f, 1.0f}) {
+        INFO("p = " << p);
+        tt_rng rng = seeded(99), replay = rng;
+        hflip(x, p, &rng);
+        for (int i = 0; i < 5; ++i) tt::runtime().host().rng_uniform(&replay);
+        CHECK(same_state(rng, replay));
+    }
+}
+
 TEST_CASE("random_hflip with p = 0.5: each image mirrored or not, about half, reproducible per seed", "[points:1]") {
     Tensor x = images(200, 1, 2, 3);
     tt_rng r1 = seeded(42), r2 = seeded(42);
@@ -426,6 +461,28 @@ TEST_CASE("random_crop cuts a shifted window with zeros where it reaches the pad
     bool extreme = false;
     for (auto [dy, dx] : offsets) extreme = extreme || std::abs(dy) == pad || std::abs(dx) == pad;
     CHECK(extreme);
+}
+
+TEST_CASE("random_crop draws oy then ox per image, each rng_next % (2 padding + 1)", "[points:2]") {
+    // The draws are replayed here on a copy of the generator: for image i,
+    // oy = next % (2p + 1) then ox = next % (2p + 1), and the output is the
+    // padded image's window at (oy, ox): out[c, r, col] = x[c, r + oy - p, col + ox - p].
+    Tensor x = images(12, 2, 4, 5);
+    for (int32_t pad : {1, 2, 3}) {
+        INFO("padding " << pad);
+        tt_rng rng = seeded(300 + static_cast<uint64_t>(pad)), replay = rng;
+        Tensor y = crop(x, pad, &rng);
+        REQUIRE(y.shape() == x.shape());
+        const uint64_t span = 2 * static_cast<uint64_t>(pad) + 1;
+        for (int64_t i = 0; i < 12; ++i) {
+            const int64_t oy = static_cast<int64_t>(tt::runtime().host().rng_next(&replay) % span);
+            const int64_t ox = static_cast<int64_t>(tt::runtime().host().rng_next(&replay) % span);
+            INFO("image " << i << ": oy " << oy << ", ox " << ox);
+            CHECK(image(y, i) == shifted(x, i, oy - pad, ox - pad));
+        }
+        INFO("the generator must have moved on by exactly two draws per image");
+        CHECK(same_state(rng, replay));
+    }
 }
 
 TEST_CASE("random_crop is reproducible with the same rng seed and varies across calls", "[points:1]") {

@@ -615,6 +615,28 @@ TEST_CASE("max_pool2d 2x2 backward on wide planes matches a scatter of the gradi
     grade::require_close(dx2, e, {N, C, H, W}, 0, 0);
 }
 
+TEST_CASE("max_pool2d backward follows the stored indices, not a new search of x", "[points:1]") {
+    // Every pixel equal: a search over x would pick each window's first pixel;
+    // the indices (flat within each plane) say otherwise and must be obeyed.
+    // 2x2 windows of a 4x4 plane: {0,1,4,5}, {2,3,6,7}, {8,9,12,13}, {10,11,14,15}.
+    Tensor flat = Tensor::zeros({1, 2, 4, 4});
+    Tensor idx = Tensor::from({5, 7, 13, 15, 4, 3, 12, 11}, {1, 2, 2, 2});
+    Tensor g = Tensor::from(sequence(8), {1, 2, 2, 2});
+    std::vector<float> e(32, 0.0f);
+    const int at[8] = {5, 7, 13, 15, 16 + 4, 16 + 3, 16 + 12, 16 + 11};
+    for (int i = 0; i < 8; ++i) e[static_cast<size_t>(at[i])] = static_cast<float>(i + 1);
+    grade::require_close(maxpool_bwd(flat, idx, g, 2, 2), e, {1, 2, 4, 4}, 0, 0);
+
+    // The indices of one image's forward, with another image passed as x.
+    Tensor x1 = Tensor::from(grade::random_values(2 * 16, 341), {1, 2, 4, 4});
+    Tensor x2 = Tensor::from(grade::random_values(2 * 16, 342), {1, 2, 4, 4});
+    PoolOut r = maxpool(x1, 2, 2);
+    std::vector<float> e1(32, 0.0f);
+    for (int64_t i = 0; i < 8; ++i)
+        e1[static_cast<size_t>((i / 4) * 16 + static_cast<int64_t>(r.indices.data()[i]))] += g.data()[i];
+    grade::require_close(maxpool_bwd(x2, r.indices, g, 2, 2), e1, {1, 2, 4, 4}, 0, 0);
+}
+
 TEST_CASE("max_pool2d rejects bad arguments", "[points:1]") {
     Tensor x = Tensor::zeros({1, 1, 4, 4});
     grade::require_status(TT_SHAPE_MISMATCH, [&] { tt::max_pool2d(x, 5); });
@@ -1114,6 +1136,22 @@ TEST_CASE("flatten keeps the batch axis and the element order", "[points:1]") {
     xg.set_requires_grad();
     (tt::flatten(xg) * Tensor::from(sequence(12), {2, 6})).sum().backward();
     grade::require_close(xg.grad(), sequence(12), {2, 3, 2});
+}
+
+TEST_CASE("Flatten layer: random NCHW images flatten in C, H, W order, and back", "[points:1]") {
+    // [2, 3, 2, 4]: sample n's row is its channels one after the other, each
+    // plane row by row (never pixel by pixel across channels).
+    const std::vector<float> v = grade::random_values(2 * 3 * 2 * 4, 351);
+    Tensor x = Tensor::from(v, {2, 3, 2, 4});
+    x.set_requires_grad();
+    tt::nn::Flatten layer;
+    Tensor y = layer(x);
+    grade::require_close(y, v, {2, 24}, 0, 0);
+    CHECK(y.at({0, 4}) == x.at({0, 0, 1, 0}));
+    CHECK(y.at({1, 9}) == x.at({1, 1, 0, 1}));
+    const std::vector<float> w = grade::random_values(48, 352);
+    (y * Tensor::from(w, {2, 24})).sum().backward();
+    grade::require_close(x.grad(), w, {2, 3, 2, 4}, 0, 0);
 }
 
 // ================================================================ layers

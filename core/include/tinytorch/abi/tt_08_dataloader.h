@@ -40,10 +40,15 @@ typedef struct tt_dataloader_api {
 
     /* ---- transforms on NCHW batches; rng NULL means host->global_rng ---- */
 
-    /* Each image, independently with probability p, mirrored left-right. */
+    /* Each image, independently with probability p, mirrored left-right:
+     * for image n = 0, 1, ... draw u = host->rng_uniform(rng), ONE draw per
+     * image whatever p is (0 and 1 too); mirror the image when u < p. */
     tt_status (*random_hflip)(const tt_tensor* x, float p, tt_rng* rng, tt_tensor** out);
     /* Each image zero-padded by `padding` on all four sides, then an HxW window
-     * at a uniformly random offset (0..2*padding each way) cut out. */
+     * at a uniformly random offset (0..2*padding each way) cut out. Draws, for
+     * image n = 0, 1, ...: oy = host->rng_next(rng) % (2*padding + 1), then
+     * ox the same way (exactly two per image); out[n, c, i, j] =
+     * x[n, c, i + oy - padding, j + ox - padding], 0 outside the image. */
     tt_status (*random_crop)(const tt_tensor* x, int32_t padding, tt_rng* rng, tt_tensor** out);
     /* (x[:, c] - mean[c]) / std[c]; mean/std have `channels` == C entries. */
     tt_status (*normalize)(const tt_tensor* x, const float* mean, const float* std,
