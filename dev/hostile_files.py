@@ -58,9 +58,10 @@ def cases():
     # 10 MB of gzip inflating to 10 GiB after a valid 5-label header.
     yield "IDX labels + 10 GiB gzip bomb (10 MB file)", "idx-labels", \
         gz(idx_header(0x801, (5,)) + bytes(5)) + zeros_gz(10240)
-    # A header claiming 256 MiB - 1 (within the bound) then 10 GiB of zeros.
-    yield "IDX images 16383x128x128 claimed + 10 GiB gzip bomb", "idx-images", \
-        gz(idx_header(0x803, (16383, 128, 128))) + zeros_gz(10240)
+    # A header claiming 245 MB (5 x 7000 x 7000, within the bound) then 10 GiB
+    # of zeros: the worst case the bound allows (the claim is read, then 1 MiB more).
+    yield "IDX images 5x7000x7000 claimed + 10 GiB gzip bomb", "idx-images", \
+        gz(idx_header(0x803, (5, 7000, 7000))) + zeros_gz(10240)
     # A gzipped CIFAR batch inflating to 10 GiB.
     yield "CIFAR batch, gzip bomb 10 GiB", "cifar-batch", zeros_gz(10240)
     # Tar members claiming 2 GB and 60 GB (12 octal digits), a GNU long name of 2 GB.
