@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# compare.sh - TinyTorch C++ (reference modules) and PyTorch side by side, in
+# compare.sh - TinyTorch C++ (the fastest modules built: module 09 fast) and PyTorch side by side, in
 # one run on this machine, with the same thread budget, then the ratios.
 #
 #   bench/compare.sh [--threads N] [--repeats R] [--rounds K] [--build DIR] [--only LIST] [--nice N]

@@ -3,7 +3,8 @@
 //   tt_bench [--threads N] [--repeats R] [--impl SPEC] [--only LIST]
 //
 // Measures, on random data, with the modules chosen by --impl (default: the
-// reference libraries) and N threads in the core's pool (which also splits the GEMMs):
+// fastest built, i.e. module 09's fast variant where lib/ has it and the
+// reference libraries elsewhere; the first line says which ran) and N threads in the core's pool (which also splits the GEMMs):
 //   cifar   the milestone CIFAR-10 CNN, one training step (forward, cross
 //           entropy, backward, Adam) at batch 64: ms per step, images/s, GFLOP/s
 //             Conv(3->32,3) BN ReLU MaxPool2 Conv(32->64,3) BN ReLU MaxPool2
@@ -50,7 +51,7 @@ struct Options {
     bool cpu_clock = false;  // --clock cpu: process CPU time instead of wall time
     int threads = 2;
     int repeats = 9;
-    std::string impl = "reference";
+    std::string impl;  // empty: tt::fastest_available_choice()
     std::vector<std::string> only;  // empty: everything
     std::string op_filter;          // --op: only the single ops whose name contains this
     bool wants(const char* what) const {
@@ -64,7 +65,8 @@ struct Options {
                  "usage: tt_bench [--threads N] [--repeats R] [--impl SPEC] [--only cifar,digits,mlp,ops,gemm]\n"
                  "  --threads N   threads of the core's pool, which also splits GEMMs (default 2)\n"
                  "  --repeats R   timed repeats per figure; the median is reported (default 9)\n"
-                 "  --impl SPEC   module variants, as tito --impl (default reference)\n"
+                 "  --impl SPEC   module variants, as tito --impl (default: the fastest built,\n"
+                 "                09=fast where that library exists, else reference)\n"
                  "  --only LIST   comma-separated subset of: cifar, digits, mlp, ops, gemm\n"
                  "  --op NAME     with ops: only the ops whose name contains NAME (conv2_bwd, bn, ...)\n"
                  "  --clock C     wall (default) or cpu: CPU time of the whole process (all its\n"
@@ -486,7 +488,7 @@ int main(int argc, char** argv) {
     Options o = parse(argc, argv);
     g_cpu_clock = o.cpu_clock;
     try {
-        tt::runtime().configure(tt::parse_impl_spec(o.impl));
+        tt::runtime().configure(o.impl.empty() ? tt::fastest_available_choice() : tt::parse_impl_spec(o.impl));
         tt::runtime().set_threads(o.threads);
         tt::runtime().seed(1234);
         tt::runtime().require(9);
