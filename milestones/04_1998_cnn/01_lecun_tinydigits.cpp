@@ -14,6 +14,7 @@
 #include <iostream>
 
 #include "common/artifacts.hpp"
+#include "common/features.hpp"
 #include "common/report.hpp"
 #include "common/session.hpp"
 #include "common/training.hpp"
@@ -146,8 +147,9 @@ int main(int argc, char** argv) {
 
         Comparison cmp;
         for (auto& m : models)
-            cmp.rows.push_back({m.label, m.model->parameter_count(), m.clean.accuracy, m.shifted.accuracy,
-                                m.fit.train_seconds});
+            cmp.rows.push_back({m.label, m.model->parameter_count(), multiply_adds(*m.model, {1, 8, 8}),
+                                m.clean.accuracy, m.shifted.accuracy, m.fit.train_seconds,
+                                training_images_per_second(m.fit), m.clean.loss});
         print_comparison(cmp, "clean test", "shifted test");
         if (!session.quiet) {
             print_per_class(test_set.class_names, test.y, models[0].shifted.predictions, "CNN on shifted test digits");
@@ -155,6 +157,11 @@ int main(int argc, char** argv) {
             print_digit_samples(test_shifted.x, test.y, models[0].shifted.predictions, models[1].shifted.predictions, 8);
             print_filters_ascii(cnn->layers()[0]);
         }
+        // What the CNN's layers respond to: 0 Conv(pad 1) 1 ReLU 2 MaxPool 3 Conv(pad 1) 4 ReLU.
+        // A conv2 unit sees 8x8 input pixels: all of a digit, from 3 pixels above-left of 2y, 2x.
+        explain_layers(*cnn, test, ImageView{test_set.images.data(), test_set.count, 1, 8, 8},
+                       test_set.class_names, LayerTaps{1, 4, {{3, 1, 1}, {2, 2, 0}, {3, 1, 1}}}, out_dir,
+                       session.quiet);
 
         // Artifacts.
         std::vector<Series> acc, loss;
@@ -171,10 +178,16 @@ int main(int argc, char** argv) {
         }
         auto& conv1 = dynamic_cast<tt::nn::Conv2d&>(*cnn->layers()[0]);
         write_filter_grid(out_dir + "/filters_conv1.png", conv1.weight.data(), 16, 1, 3, 16);
-        write_metrics(out_dir + "/metrics.json", "tinydigits", session.reference, cmp, models[0].fit, models[1].fit);
+        // --eval-only keeps the training run's metrics.json (its curves) and
+        // writes what it measured next to it.
+        const std::string metrics = eval_only ? "metrics-eval.json" : "metrics.json";
+        write_metrics(out_dir + "/" + metrics,
+                      MetricsInfo{"tinydigits", session.reference, "clean test", "shifted test", 1, eval_only}, cmp,
+                      {&models[0].fit, &models[1].fit});
         if (!session.quiet)
-            std::printf("\nFiles: %s/{accuracy.svg, loss.svg, filters_conv1.png, metrics.json, cnn.ckpt, mlp.ckpt}\n",
-                        out_dir.c_str());
+            std::printf("\nFiles: %s/{%sfilters_conv1.png, feature_maps_conv1.png, feature_maps_conv2.png, "
+                        "top_patches_conv2.png, %s, cnn.ckpt, mlp.ckpt}\n",
+                        out_dir.c_str(), eval_only ? "" : "accuracy.svg, loss.svg, ", metrics.c_str());
         return kExitOk;
     });
 }

@@ -3,9 +3,14 @@
 // Conv(3->32,3) BN ReLU MaxPool2 - Conv(32->64,3) BN ReLU MaxPool2 -
 // Linear(2304->256) ReLU - Linear(256->10), trained with Adam, a cosine
 // schedule, random flips and random crops (padding 4) on all 50,000 CIFAR-10
-// training images, evaluated on all 10,000 test images. --dataset
-// fashion-mnist|mnist runs the same program on 28x28 IDX data. Every figure
-// printed is measured by this run.
+// training images, evaluated on all 10,000 test images. Beside it, unless
+// --no-mlp, an MLP 3072->512->256->10 trains on the same data with the same
+// optimizer, schedule, augmentation and epochs; both are tested on the clean
+// test images and on the same images shifted by up to 4 pixels. Then what the
+// CNN's layers respond to: feature maps of sample images and, per conv2
+// channel, the test patches that excite it most. --dataset fashion-mnist|mnist
+// runs the same program on 28x28 IDX data. Every figure printed is measured by
+// this run.
 #include <boost/program_options.hpp>
 
 #include <cstdio>
@@ -13,6 +18,7 @@
 #include <iostream>
 
 #include "common/artifacts.hpp"
+#include "common/features.hpp"
 #include "common/report.hpp"
 #include "common/session.hpp"
 #include "common/training.hpp"
@@ -43,6 +49,28 @@ std::shared_ptr<tt::nn::Sequential> make_cnn(int64_t channels, int64_t height, i
     return m;
 }
 
+// The MLP sees the C*H*W pixels as one vector: no shared weights, no pooling.
+std::shared_ptr<tt::nn::Sequential> make_mlp(int64_t inputs) {
+    auto m = std::make_shared<tt::nn::Sequential>();
+    m->add<tt::nn::Flatten>();
+    m->add<tt::nn::Linear>(inputs, 512);
+    m->add<tt::nn::ReLU>();
+    m->add<tt::nn::Linear>(512, 256);
+    m->add<tt::nn::ReLU>();
+    m->add<tt::nn::Linear>(256, 10);
+    return m;
+}
+
+// The test images, each shifted by a seeded random offset of up to `pixels`
+// (module 08's random_crop, zero padding): the same copy for both models.
+Split shifted_copy(const Split& s, int32_t pixels, uint64_t seed) {
+    tt_rng rng;
+    tt::runtime().host().rng_seed(&rng, seed);
+    tt_tensor* out = nullptr;
+    TT_CALL(8, tt::runtime().dataloader(), random_crop, s.x.raw(), pixels, &rng, &out);
+    return Split{tt::Tensor::adopt(out), s.y};
+}
+
 // Per-channel normalisation of a whole split (module 08's normalize).
 void normalize_split(Split& s, const std::vector<float>& mean, const std::vector<float>& std) {
     tt_tensor* out = nullptr;
@@ -58,12 +86,14 @@ int main(int argc, char** argv) {
     common.session.title = "Milestone 04 - The 1998 CNN revolution - part 2: a CNN on natural images";
     std::string dataset = "cifar10", data_path;
     int64_t limit = 0;
+    bool no_mlp = false;
     po::options_description opts("Options");
     add_common_options(opts, common, 12, 64, 2e-3f, "0.002", 0, "milestone04-part2");
     opts.add_options()
         ("dataset", po::value(&dataset)->default_value("cifar10"), "cifar10 | fashion-mnist | mnist")
         ("data", po::value(&data_path), "CIFAR-10: cifar-10-binary.tar.gz or cifar-10-batches-bin/ (else $TINYTORCH_DATA, datasets/cifar10); IDX: the directory")
-        ("limit", po::value(&limit)->default_value(0), "use only the first N training images (quick checks)");
+        ("limit", po::value(&limit)->default_value(0), "use only the first N training images (quick checks)")
+        ("no-mlp", po::bool_switch(&no_mlp), "train and evaluate only the CNN (no MLP beside it)");
     if (int code = parse_command_line(argc, argv, opts, "milestone_04_part2", common); code >= 0) return code;
     if (dataset != "cifar10" && dataset != "fashion-mnist" && dataset != "mnist") {
         std::fprintf(stderr, "error: --dataset must be cifar10, fashion-mnist or mnist (got '%s')\n", dataset.c_str());
@@ -140,63 +170,117 @@ int main(int argc, char** argv) {
                         static_cast<long long>(train_set.channels), static_cast<long long>(train_set.height),
                         static_cast<long long>(train_set.width));
 
-        auto model = make_cnn(train_set.channels, train_set.height, train_set.width);
+        const tt::Shape image_shape{train_set.channels, train_set.height, train_set.width};
+        struct Entry {
+            const char* label;
+            const char* file;
+            std::shared_ptr<tt::nn::Sequential> model;
+            FitResult fit;
+            EvalResult clean, shifted;
+            bool evaluated = false;
+        };
+        std::vector<Entry> models;
+        models.push_back({"CNN", "cnn.ckpt", make_cnn(train_set.channels, train_set.height, train_set.width), {}, {}, {}});
+        if (!no_mlp)
+            models.push_back({"MLP", "mlp.ckpt", make_mlp(train_set.image_size()), {}, {}, {}});
         if (!session.quiet) {
-            std::printf("CNN:\n");
-            print_architecture(*model, {train_set.channels, train_set.height, train_set.width});
-            std::printf("\nTraining with Adam (peak lr %g, warmup + cosine), batch %lld, %d epochs, %s.\n", cfg.lr,
-                        static_cast<long long>(cfg.batch_size), cfg.epochs,
-                        cfg.hflip ? "random flips + random crops" : "random crops");
+            for (auto& m : models) {
+                std::printf("%s:\n", m.label);
+                print_architecture(*m.model, image_shape);
+                std::printf("\n");
+            }
+            std::printf("Training %s with Adam (peak lr %g, warmup + cosine), batch %lld, %d epochs, %s.\n",
+                        models.size() > 1 ? "both" : "the CNN", cfg.lr, static_cast<long long>(cfg.batch_size),
+                        cfg.epochs, cfg.hflip ? "random flips + random crops" : "random crops");
         }
-        cfg.label = "CNN";
         cfg.quiet = session.quiet;
         cfg.seed = session.seed;
         cfg.warmup_fraction = 0.03f;
-        cfg.checkpoint_path = out_dir + "/cnn.ckpt";
-        FitResult result;
-        if (eval_only) {
-            load_model(*model, cfg.checkpoint_path);
-        } else {
-            result = fit(*model, train, test, cfg);
-            if (result.interrupted) {
-                std::printf("\nInterrupted: checkpoint saved to %s; continue with --resume.\n", cfg.checkpoint_path.c_str());
-                return kExitInterrupted;
+        // Shifted by up to the augmentation's padding: 4 pixels on CIFAR-10, 2 on 28x28.
+        Split test_shifted = shifted_copy(test, cfg.crop_padding, session.seed + 1000);
+        for (auto& m : models) {
+            TrainConfig c = cfg;
+            c.label = m.label;
+            c.checkpoint_path = out_dir + "/" + m.file;
+            if (eval_only) {
+                if (m.label != std::string("CNN") && !std::filesystem::exists(c.checkpoint_path)) {
+                    std::printf("No %s in %s (trained with --no-mlp?): evaluating the CNN only.\n", m.file,
+                                out_dir.c_str());
+                    continue;
+                }
+                load_model(*m.model, c.checkpoint_path);
+            } else {
+                m.fit = fit(*m.model, train, test, c);
+                if (m.fit.interrupted) {
+                    std::printf("\nInterrupted: checkpoint saved to %s; continue with --resume.\n",
+                                c.checkpoint_path.c_str());
+                    return kExitInterrupted;
+                }
             }
+            m.clean = evaluate(*m.model, test);
+            m.shifted = evaluate(*m.model, test_shifted);
+            m.evaluated = true;
         }
-        EvalResult final_eval = evaluate(*model, test);
+        std::erase_if(models, [](const Entry& m) { return !m.evaluated; });
 
         Comparison cmp;
-        cmp.rows.push_back({"CNN", model->parameter_count(), final_eval.accuracy, 0, result.train_seconds});
-        std::printf("\nResults (measured in this run)\n");
-        std::printf("  test accuracy  %.2f%% on %lld images\n", 100 * final_eval.accuracy,
-                    static_cast<long long>(test.size()));
-        std::printf("  test loss      %.4f\n", final_eval.loss);
-        std::printf("  parameters     %lld\n", static_cast<long long>(cmp.rows[0].parameters));
-        if (!eval_only) {
-            double train_s = 0, images = 0;
-            for (auto& e : result.epochs) train_s += e.seconds, images += e.seconds * e.images_per_second;
-            std::printf("  training time  %.1f s for %d epochs (%.0f images/s); %.1f s with the per-epoch test runs\n",
-                        train_s, cfg.epochs, train_s > 0 ? images / train_s : 0.0, result.train_seconds);
-            for (size_t i = 0; i < result.epochs.size(); ++i)
-                std::printf("    after epoch %2zu: %.1f%% test accuracy, %.0f s since the start\n", i + 1,
-                            100 * result.epochs[i].test_acc, result.epochs[i].elapsed);
-        }
+        for (auto& m : models)
+            cmp.rows.push_back({m.label, m.model->parameter_count(), multiply_adds(*m.model, image_shape),
+                                m.clean.accuracy, m.shifted.accuracy, m.fit.train_seconds,
+                                training_images_per_second(m.fit), m.clean.loss});
+        const std::string shifted_name = "shifted " + std::to_string(cfg.crop_padding) + "px";
+        print_comparison(cmp, "clean test", shifted_name);
         if (!session.quiet) {
-            print_per_class(test_set.class_names, test.y, final_eval.predictions, "test set");
-            print_confusion(test_set.class_names, test.y, final_eval.predictions, "test set");
+            std::printf("  (%lld test images; shifted: the same images moved by up to %d pixels, zero-filled; train "
+                        "time includes the test run after every epoch)\n",
+                        static_cast<long long>(test.size()), cfg.crop_padding);
+            for (auto& m : models) {
+                std::printf("  %s test loss %.4f", m.label, m.clean.loss);
+                if (!m.fit.epochs.empty()) {
+                    std::printf("; test accuracy after epoch");
+                    for (size_t i = 0; i < m.fit.epochs.size(); ++i)
+                        std::printf("%s %zu: %.1f%% (%.0f s)", i ? "," : "", i + 1, 100 * m.fit.epochs[i].test_acc,
+                                    m.fit.epochs[i].elapsed);
+                }
+                std::printf("\n");
+            }
+            print_per_class(test_set.class_names, test.y, models[0].clean.predictions, "CNN, test set");
+            print_confusion(test_set.class_names, test.y, models[0].clean.predictions, "CNN, test set");
         }
         if (!eval_only) {
-            Series acc{"test accuracy", "#d62728", {}}, loss{"train loss", "#1f77b4", {}};
-            for (auto& e : result.epochs) acc.values.push_back(e.test_acc), loss.values.push_back(e.train_loss);
-            write_svg_chart(out_dir + "/accuracy.svg", dataset + ": test accuracy per epoch", "accuracy", {acc});
-            write_svg_chart(out_dir + "/loss.svg", dataset + ": training loss per epoch", "cross-entropy", {loss});
+            std::vector<Series> acc, loss;
+            const char* colors[] = {"#d62728", "#1f77b4"};
+            for (size_t i = 0; i < models.size(); ++i) {
+                Series a{std::string(models[i].label) + " test acc", colors[i], {}};
+                Series l{std::string(models[i].label) + " train loss", colors[i], {}};
+                for (auto& e : models[i].fit.epochs) a.values.push_back(e.test_acc), l.values.push_back(e.train_loss);
+                acc.push_back(a), loss.push_back(l);
+            }
+            write_svg_chart(out_dir + "/accuracy.svg", dataset + ": test accuracy per epoch", "accuracy", acc);
+            write_svg_chart(out_dir + "/loss.svg", dataset + ": training loss per epoch", "cross-entropy", loss);
         }
-        auto& conv1 = dynamic_cast<tt::nn::Conv2d&>(*model->layers()[0]);
+        auto& cnn = *models[0].model;
+        auto& conv1 = dynamic_cast<tt::nn::Conv2d&>(*cnn.layers()[0]);
         write_filter_grid(out_dir + "/filters_conv1.png", conv1.weight.data(), 32,
                           static_cast<int>(train_set.channels), 3, 10);
-        write_metrics(out_dir + "/metrics.json", dataset, session.reference, cmp, result, FitResult{});
+        // What the CNN's layers respond to: 0 Conv 1 BN 2 ReLU 3 MaxPool 4 Conv 5 BN 6 ReLU (no padding).
+        // A conv2 unit sees 8x8 input pixels from (2y, 2x): 3 + 1 (pool) + 2*2 (conv2 on the pooled grid).
+        explain_layers(cnn, test,
+                       ImageView{test_set.images.data(), test_set.count, test_set.channels, test_set.height,
+                                 test_set.width},
+                       test_set.class_names, LayerTaps{2, 6, {{3, 1, 0}, {2, 2, 0}, {3, 1, 0}}}, out_dir,
+                       session.quiet);
+        const std::string metrics = eval_only ? "metrics-eval.json" : "metrics.json";
+        std::vector<const FitResult*> fits;
+        for (auto& m : models) fits.push_back(&m.fit);
+        write_metrics(out_dir + "/" + metrics,
+                      MetricsInfo{dataset, session.reference, "clean test", shifted_name, cfg.crop_padding, eval_only},
+                      cmp, fits);
         if (!session.quiet)
-            std::printf("\nFiles: %s/{accuracy.svg, loss.svg, filters_conv1.png, metrics.json, cnn.ckpt}\n", out_dir.c_str());
+            std::printf("\nFiles: %s/{%sfilters_conv1.png, feature_maps_conv1.png, feature_maps_conv2.png, "
+                        "top_patches_conv2.png, %s, cnn.ckpt%s}\n",
+                        out_dir.c_str(), eval_only ? "" : "accuracy.svg, loss.svg, ", metrics.c_str(),
+                        models.size() > 1 ? ", mlp.ckpt" : "");
         return kExitOk;
     });
 }

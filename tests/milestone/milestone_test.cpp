@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <sys/file.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -23,6 +24,7 @@
 #include <limits>
 #include <string>
 #include <thread>
+#include <utility>
 #include <unistd.h>
 #include <vector>
 
@@ -57,10 +59,31 @@ double accuracy_after(const std::string& out, const std::string& row) {
     REQUIRE(at != std::string::npos);
     std::string line = out.substr(at + 1, out.find('\n', at + 1) - at - 1);
     char name[16];
-    long long params = 0;
+    long long params = 0, macs = 0;
     double clean = 0;
-    REQUIRE(std::sscanf(line.c_str(), "%15s %lld %lf", name, &params, &clean) == 3);
+    REQUIRE(std::sscanf(line.c_str(), "%15s %lld %lld %lf", name, &params, &macs, &clean) == 4);
     return clean;
+}
+
+// Width and height from a PNG's IHDR (bytes 16..23, big-endian).
+std::pair<int, int> png_size(const fs::path& path) {
+    std::ifstream f(path, std::ios::binary);
+    std::string head(24, '\0');
+    f.read(head.data(), 24);
+    REQUIRE(f.gcount() == 24);
+    REQUIRE(head.compare(1, 3, "PNG") == 0);
+    REQUIRE(head.compare(12, 4, "IHDR") == 0);
+    auto be = [&](int at) {
+        uint32_t v = 0;
+        for (int i = 0; i < 4; ++i) v = (v << 8) | static_cast<unsigned char>(head[at + i]);
+        return static_cast<int>(v);
+    };
+    return {be(16), be(20)};
+}
+
+std::string read_text(const fs::path& path) {
+    std::ifstream f(path);
+    return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
 }
 
 }  // namespace
@@ -115,12 +138,23 @@ TEST_CASE("part 1 on the reference: a short run passes 90% clean test accuracy a
     REQUIRE(accuracy_after(r.out, "CNN") > 90.0);
     for (const char* f : {"accuracy.svg", "loss.svg", "filters_conv1.png", "metrics.json", "cnn.ckpt", "mlp.ckpt"})
         REQUIRE(fs::file_size(tmp.path / f) > 0);
-    // metrics.json records what the run printed.
-    std::ifstream metrics(tmp.str("metrics.json"));
-    std::string json((std::istreambuf_iterator<char>(metrics)), std::istreambuf_iterator<char>());
+    // metrics.json records what the run printed; MACs per image by hand:
+    // CNN 16*8*8*1*9 + 32*4*4*16*9 + 128*10 = 9216 + 73728 + 1280, MLP 64*128 + 128*10.
+    std::string json = read_text(tmp.path / "metrics.json");
     REQUIRE(json.find("\"parameters\": 6090") != std::string::npos);
     REQUIRE(json.find("\"parameters\": 9610") != std::string::npos);
+    REQUIRE(json.find("\"macs_per_image\": 84224") != std::string::npos);
+    REQUIRE(json.find("\"macs_per_image\": 9472") != std::string::npos);
     REQUIRE(json.find("\"epoch_test_accuracy\"") != std::string::npos);
+    REQUIRE(r.out.find("84224") != std::string::npos);
+    // What each layer learns, 6 sample digits (layout in common/features.hpp):
+    // conv1 16 maps 8x8 x6 -> cells 50, 8 columns x 2 rows, blocks 106 high;
+    // conv2 32 maps 4x4 x12 -> cells 50, 16 columns x 2 rows; top patches:
+    // 32 channels in 2 groups of 16 rows, 8 patches of 8x8 x4 -> cells 34.
+    REQUIRE(png_size(tmp.path / "feature_maps_conv1.png") == std::pair<int, int>{48 + 4 + 8 * 50, 6 * 106});
+    REQUIRE(png_size(tmp.path / "feature_maps_conv2.png") == std::pair<int, int>{48 + 4 + 16 * 50, 6 * 106});
+    REQUIRE(png_size(tmp.path / "top_patches_conv2.png") == std::pair<int, int>{2 * (8 * 34 + 10), 16 * 34 + 2});
+    REQUIRE(r.out.find("a conv2 unit sees a 8x8 patch") != std::string::npos);
     // The checkpoint reloads and gives the same clean accuracy.
     Run again = run(bin("milestone_04_part1") + " --reference --eval-only -q --epochs 15 --out '" + tmp.str() + "'");
     INFO(again.out);
@@ -148,21 +182,65 @@ void write_cifar_batch(const std::string& path, int records, unsigned seed) {
 }
 }  // namespace
 
-TEST_CASE("part 2 learns on generated CIFAR-format files", "[milestone]") {
+TEST_CASE("part 2 trains the CNN and the MLP on generated CIFAR-format files and shows what the layers learn",
+          "[milestone]") {
     TempDir tmp("milestone-part2");
     fs::create_directories(tmp.path / "cifar-10-batches-bin");
     for (int b = 1; b <= 5; ++b)
         write_cifar_batch(tmp.str("cifar-10-batches-bin/data_batch_" + std::to_string(b) + ".bin"), 100, b);
     write_cifar_batch(tmp.str("cifar-10-batches-bin/test_batch.bin"), 200, 99);
-    Run r = run(bin("milestone_04_part2") + " --reference --epochs 4 -q --data '" + tmp.str() + "' --out '" +
-                tmp.str("out") + "'");
+    const std::string data = " --data '" + tmp.str() + "' --out '" + tmp.str("out") + "'";
+    Run r = run(bin("milestone_04_part2") + " --reference --epochs 4" + data);
     INFO(r.out);
     REQUIRE(r.code == 0);
-    auto at = r.out.find("test accuracy");
-    REQUIRE(at != std::string::npos);
-    double acc = 0;
-    REQUIRE(std::sscanf(r.out.c_str() + at, "test accuracy %lf", &acc) == 1);
-    REQUIRE(acc > 50.0);  // chance is 10%
+    REQUIRE(accuracy_after(r.out, "CNN") > 50.0);  // chance is 10%
+    REQUIRE(accuracy_after(r.out, "MLP") > 20.0);
+    // Parameters and MACs by hand. CNN: conv1 32*30*30*3*9, conv2 64*13*13*32*9,
+    // fc 2304*256 + 256*10. MLP: 3072*512 + 512*256 + 256*10.
+    REQUIRE(r.out.find("612234      4484992") != std::string::npos);
+    REQUIRE(r.out.find("1707274      1706496") != std::string::npos);
+    REQUIRE(r.out.find("In this run the CNN is") != std::string::npos);
+    // metrics.json holds both models with 4 epochs of curves each.
+    std::string json = read_text(tmp.path / "out/metrics.json");
+    REQUIRE(json.find("\"name\": \"CNN\"") != std::string::npos);
+    REQUIRE(json.find("\"name\": \"MLP\"") != std::string::npos);
+    size_t curves = 0;
+    for (size_t at = json.find("\"epoch_test_accuracy\": ["); at != std::string::npos;
+         at = json.find("\"epoch_test_accuracy\": [", at + 1)) {
+        std::string list = json.substr(at, json.find(']', at) - at);
+        REQUIRE(std::count(list.begin(), list.end(), ',') == 3);  // 4 values
+        ++curves;
+    }
+    REQUIRE(curves == 2);
+    // Feature maps of 6 sample images (layout in common/features.hpp): conv1
+    // 32 maps of 30x30 x2 -> cells 62, 16 columns x 2 rows, blocks 130 high;
+    // conv2 64 maps of 13x13 x4 -> cells 54, 16 x 4, blocks 222; top patches:
+    // 64 channels in 4 groups of 16 rows, 8 patches of 8x8 x4 -> cells 34.
+    REQUIRE(png_size(tmp.path / "out/feature_maps_conv1.png") == std::pair<int, int>{60 + 4 + 16 * 62, 6 * 130});
+    REQUIRE(png_size(tmp.path / "out/feature_maps_conv2.png") == std::pair<int, int>{52 + 4 + 16 * 54, 6 * 222});
+    REQUIRE(png_size(tmp.path / "out/top_patches_conv2.png") == std::pair<int, int>{4 * (8 * 34 + 10), 16 * 34 + 2});
+    for (const char* f : {"accuracy.svg", "loss.svg", "filters_conv1.png", "cnn.ckpt", "mlp.ckpt"})
+        REQUIRE(fs::file_size(tmp.path / "out" / f) > 0);
+
+    // --eval-only re-evaluates both from their checkpoints: the same accuracies,
+    // metrics-eval.json beside the training run's metrics.json.
+    Run again = run(bin("milestone_04_part2") + " --reference --eval-only -q" + data);
+    INFO(again.out);
+    REQUIRE(again.code == 0);
+    REQUIRE(accuracy_after(again.out, "CNN") == Approx(accuracy_after(r.out, "CNN")));
+    REQUIRE(accuracy_after(again.out, "MLP") == Approx(accuracy_after(r.out, "MLP")));
+    REQUIRE(fs::exists(tmp.path / "out/metrics-eval.json"));
+    REQUIRE(read_text(tmp.path / "out/metrics.json") == json);
+
+    // --no-mlp: the CNN alone; --quiet keeps one table.
+    Run alone = run(bin("milestone_04_part2") + " --reference --epochs 1 -q --no-mlp --data '" + tmp.str() +
+                    "' --out '" + tmp.str("alone") + "'");
+    INFO(alone.out);
+    REQUIRE(alone.code == 0);
+    REQUIRE(alone.out.find("\n  MLP ") == std::string::npos);
+    REQUIRE(!fs::exists(tmp.path / "alone/mlp.ckpt"));
+    REQUIRE(alone.out.find("Per-class") == std::string::npos);
+    REQUIRE(alone.out.find("What each layer") == std::string::npos);
 }
 
 TEST_CASE("part 2 without CIFAR-10 says where to get it and exits 6", "[milestone]") {

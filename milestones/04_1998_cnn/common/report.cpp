@@ -13,20 +13,36 @@ namespace milestone {
 
 void print_comparison(const Comparison& c, const std::string& a_name, const std::string& b_name) {
     std::printf("\nResults (measured in this run)\n");
-    std::printf("  %-6s %12s %14s %14s %12s\n", "model", "parameters", a_name.c_str(), b_name.c_str(), "train time");
+    std::printf("  %-6s %12s %12s %14s %14s %12s %10s\n", "model", "parameters", "MACs/image", a_name.c_str(),
+                b_name.c_str(), "train time", "images/s");
     for (auto& r : c.rows)
-        std::printf("  %-6s %12lld %13.1f%% %13.1f%% %11.2fs\n", r.model.c_str(),
-                    static_cast<long long>(r.parameters), 100 * r.acc_a, 100 * r.acc_b, r.train_seconds);
+        std::printf("  %-6s %12lld %12lld %13.1f%% %13.1f%% %11.2fs %10.0f\n", r.model.c_str(),
+                    static_cast<long long>(r.parameters), static_cast<long long>(r.macs), 100 * r.acc_a,
+                    100 * r.acc_b, r.train_seconds, r.images_per_second);
     if (c.rows.size() == 2) {
         const auto &x = c.rows[0], &y = c.rows[1];
-        double gap = 100 * (x.acc_b - y.acc_b);
-        double ratio = x.parameters ? static_cast<double>(y.parameters) / x.parameters : 0;
-        if (gap > 0)
-            std::printf("\n  On %s the %s leads the %s by %.1f points, with %.2fx fewer parameters.\n",
-                        b_name.c_str(), x.model.c_str(), y.model.c_str(), gap, ratio);
-        else
-            std::printf("\n  In this run the %s did not beat the %s on %s (%.1f points).\n", x.model.c_str(),
-                        y.model.c_str(), b_name.c_str(), gap);
+        // "3.5 points ahead of the MLP", "1.0 points behind the MLP", "level with the MLP"
+        auto standing = [](double ax, double ay, const std::string& other) {
+            const double gap = 100 * (ax - ay);
+            char buf[96];
+            if (gap > 0) std::snprintf(buf, sizeof buf, "%.1f points ahead%s", gap, other.empty() ? "" : (" of " + other).c_str());
+            else if (gap < 0) std::snprintf(buf, sizeof buf, "%.1f points behind%s", -gap, other.empty() ? "" : (" " + other).c_str());
+            else std::snprintf(buf, sizeof buf, "level%s", other.empty() ? "" : (" with " + other).c_str());
+            return std::string(buf);
+        };
+        auto times = [](int64_t a, int64_t b, const char* more, const char* fewer) {
+            char buf[80];
+            if (a == 0 || b == 0) return std::string("?");
+            if (a <= b) std::snprintf(buf, sizeof buf, "%.2fx %s", static_cast<double>(b) / a, fewer);
+            else std::snprintf(buf, sizeof buf, "%.2fx %s", static_cast<double>(a) / b, more);
+            return std::string(buf);
+        };
+        std::printf("\n  In this run the %s is %s on %s and %s on %s,\n  with %s parameters and %s "
+                    "multiply-adds per image.\n",
+                    x.model.c_str(), standing(x.acc_a, y.acc_a, "the " + y.model).c_str(), a_name.c_str(),
+                    standing(x.acc_b, y.acc_b, "").c_str(), b_name.c_str(),
+                    times(x.parameters, y.parameters, "more", "fewer").c_str(),
+                    times(x.macs, y.macs, "more", "fewer").c_str());
     }
 }
 
@@ -119,26 +135,42 @@ void print_filters_ascii(const std::shared_ptr<tt::nn::Module>& layer) {
     }
 }
 
-void write_metrics(const std::string& path, const std::string& dataset, bool reference, const Comparison& c,
-                   const FitResult& a, const FitResult& b) {
+double training_images_per_second(const FitResult& fit) {
+    double seconds = 0, images = 0;
+    for (auto& e : fit.epochs) seconds += e.seconds, images += e.seconds * e.images_per_second;
+    return seconds > 0 ? images / seconds : 0.0;
+}
+
+void write_metrics(const std::string& path, const MetricsInfo& info, const Comparison& c,
+                   const std::vector<const FitResult*>& fits) {
     using tt::progress::Json;
     Json doc = Json::object();
-    doc.set("dataset", dataset);
-    doc.set("libraries", reference ? std::string("reference") : tt::format_impl_choice(tt::runtime().choice()));
+    doc.set("dataset", info.dataset);
+    doc.set("libraries", info.reference ? std::string("reference") : tt::format_impl_choice(tt::runtime().choice()));
+    doc.set("evaluated_only", info.evaluated_only);
+    doc.set("accuracy_a", info.a_name);
+    doc.set("accuracy_b", info.b_name);
+    doc.set("shift_pixels", static_cast<int64_t>(info.shift_pixels));
     Json models = Json::array();
-    const FitResult* fits[] = {&a, &b};
     for (size_t i = 0; i < c.rows.size(); ++i) {
         const auto& r = c.rows[i];
-        Json loss = Json::array(), acc = Json::array(), secs = Json::array();
-        if (i < 2)
-            for (auto& e : fits[i]->epochs) loss.push_back(e.train_loss), acc.push_back(e.test_acc), secs.push_back(e.seconds);
+        Json loss = Json::array(), train_acc = Json::array(), acc = Json::array(), secs = Json::array();
+        if (i < fits.size() && fits[i])
+            for (auto& e : fits[i]->epochs) {
+                loss.push_back(e.train_loss), train_acc.push_back(e.train_acc);
+                acc.push_back(e.test_acc), secs.push_back(e.seconds);
+            }
         Json m = Json::object();
         m.set("name", r.model);
         m.set("parameters", r.parameters);
-        m.set("accuracy", r.acc_a);
+        m.set("macs_per_image", r.macs);
+        m.set("accuracy_a", r.acc_a);
         m.set("accuracy_b", r.acc_b);
+        m.set("test_loss", r.test_loss);
         m.set("train_seconds", r.train_seconds);
+        m.set("images_per_second", r.images_per_second);
         m.set("epoch_train_loss", std::move(loss));
+        m.set("epoch_train_accuracy", std::move(train_acc));
         m.set("epoch_test_accuracy", std::move(acc));
         m.set("epoch_seconds", std::move(secs));
         models.push_back(std::move(m));

@@ -461,26 +461,56 @@ FitResult fit(tt::nn::Module& model, const Split& train, const Split& test, cons
     return result;
 }
 
-void print_architecture(tt::nn::Sequential& model, const tt::Shape& input_shape) {
+namespace {
+
+// Runs one zero image through the layers; calls row(layer, output shape,
+// params, MACs) for each.
+template <class Row>
+int64_t walk_layers(tt::nn::Sequential& model, const tt::Shape& input_shape, Row row) {
     tt::NoGradGuard no_grad;
     model.eval();
     tt::Shape s = input_shape;
     s.insert(s.begin(), 1);
     tt::Tensor h = tt::Tensor::zeros(s);
-    std::printf("    %-34s %-16s %10s\n", "layer", "output shape", "params");
-    std::printf("    %-34s %-16s %10s\n", "input", tt::shape_str(input_shape).c_str(), "");
     int64_t total = 0;
     for (auto& layer : model.layers()) {
         h = layer->forward(h);
         tt::Shape out = h.shape();
         out.erase(out.begin());
-        int64_t n = layer->parameter_count();
-        total += n;
-        std::printf("    %-34s %-16s %10lld\n", layer->describe().c_str(), tt::shape_str(out).c_str(),
-                    static_cast<long long>(n));
+        int64_t macs = 0;
+        if (auto* conv = dynamic_cast<tt::nn::Conv2d*>(layer.get())) {
+            // weight [O, C, k, k]; output [O, H', W']: every output value is C*k*k multiply-adds
+            const tt::Tensor& w = conv->weight;
+            macs = out[0] * out[1] * out[2] * w.size(1) * w.size(2) * w.size(3);
+        } else if (auto* fc = dynamic_cast<tt::nn::Linear*>(layer.get())) {
+            macs = fc->weight.numel();  // [in, out]: in multiply-adds per output
+        }
+        total += macs;
+        row(*layer, out, layer->parameter_count(), macs);
     }
-    std::printf("    %-34s %-16s %10lld\n", "total", "", static_cast<long long>(total));
     model.train();
+    return total;
+}
+
+}  // namespace
+
+int64_t multiply_adds(tt::nn::Sequential& model, const tt::Shape& input_shape) {
+    return walk_layers(model, input_shape, [](tt::nn::Module&, const tt::Shape&, int64_t, int64_t) {});
+}
+
+int64_t print_architecture(tt::nn::Sequential& model, const tt::Shape& input_shape) {
+    std::printf("    %-34s %-16s %10s %12s\n", "layer", "output shape", "params", "MACs/image");
+    std::printf("    %-34s %-16s %10s %12s\n", "input", tt::shape_str(input_shape).c_str(), "", "");
+    int64_t params = 0;
+    int64_t macs = walk_layers(model, input_shape, [&](tt::nn::Module& layer, const tt::Shape& out, int64_t n,
+                                                       int64_t m) {
+        params += n;
+        std::printf("    %-34s %-16s %10lld %12lld\n", layer.describe().c_str(), tt::shape_str(out).c_str(),
+                    static_cast<long long>(n), static_cast<long long>(m));
+    });
+    std::printf("    %-34s %-16s %10lld %12lld\n", "total", "", static_cast<long long>(params),
+                static_cast<long long>(macs));
+    return macs;
 }
 
 }  // namespace milestone

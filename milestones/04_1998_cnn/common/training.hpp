@@ -82,7 +82,12 @@ void load_model(tt::nn::Module& model, const std::string& path);
 void install_interrupt_handler();
 bool interrupted();
 
-// Shapes the model produces layer by layer for one input of `input_shape`.
-void print_architecture(tt::nn::Sequential& model, const tt::Shape& input_shape);
+// Shapes the model produces layer by layer for one input of `input_shape`,
+// with parameters and multiply-adds per image; returns the total MACs.
+int64_t print_architecture(tt::nn::Sequential& model, const tt::Shape& input_shape);
+// Multiply-adds for one image: a convolution does out_channels * out_h *
+// out_w * in_channels * k * k, a linear layer in * out; pooling, batch norm
+// and ReLU are not multiply-adds (and are small next to them).
+int64_t multiply_adds(tt::nn::Sequential& model, const tt::Shape& input_shape);
 
 }  // namespace milestone
