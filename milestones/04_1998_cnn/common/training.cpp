@@ -357,9 +357,13 @@ FitResult fit(tt::nn::Module& model, const Split& train, const Split& test, cons
             Resumed r = load_resume_checkpoint(model, adam, cfg, batches);
             first_epoch = r.epochs_done;
             global_step = r.global_step;
+            const int64_t partial = global_step - static_cast<int64_t>(first_epoch) * batches;
+            std::string where = "after epoch " + std::to_string(first_epoch);
+            if (partial > 0)
+                where += " and " + std::to_string(partial) + " batches of epoch " + std::to_string(first_epoch + 1);
             if (!cfg.quiet || first_epoch >= cfg.epochs)
-                std::printf("  resumed %s from %s after epoch %d%s\n", cfg.label.c_str(), cfg.checkpoint_path.c_str(),
-                            first_epoch, first_epoch >= cfg.epochs ? " (all epochs done: nothing left to train)" : "");
+                std::printf("  resumed %s from %s %s%s\n", cfg.label.c_str(), cfg.checkpoint_path.c_str(),
+                            where.c_str(), first_epoch >= cfg.epochs ? " (all epochs done: nothing left to train)" : "");
         }
     }
 
@@ -391,11 +395,20 @@ FitResult fit(tt::nn::Module& model, const Split& train, const Split& test, cons
         double loss_sum = 0;
         int64_t seen = 0, correct = 0;
         bar.start(cfg.label, epoch + 1, cfg.epochs, batches);
+        // A run interrupted inside this epoch saved the steps it had taken:
+        // skip those batches of the epoch (same seeded order) so that steps,
+        // schedule and Adam's count stay in line with run.progress.
+        int64_t skip = epoch == first_epoch ? global_step - static_cast<int64_t>(first_epoch) * batches : 0;
         for (int64_t b = 0;; ++b) {
             tt_tensor *bx = nullptr, *by = nullptr;
             int32_t has = 0;
             TT_CALL(8, rt.dataloader(), loader_next, loader, &bx, &by, &has);
             if (!has) break;
+            if (skip > 0) {
+                tt::Tensor skipped_x = tt::Tensor::adopt(bx), skipped_y = tt::Tensor::adopt(by);  // freed here
+                --skip;
+                continue;
+            }
             tt::Tensor x = tt::Tensor::adopt(bx), y = tt::Tensor::adopt(by);
             ctx.x = augment(x, cfg, &aug_rng);
             ctx.y = y;
