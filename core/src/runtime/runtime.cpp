@@ -149,14 +149,18 @@ ImplChoice parse_impl_spec(const std::string& spec) {
 }
 
 std::string format_impl_choice(const ImplChoice& choice) {
-    bool all_same = true;
-    for (auto v : choice) all_same = all_same && v == choice[0];
-    if (all_same) return variant_name(choice[0]);
-    std::string out;
-    for (int n = 1; n <= kModuleCount; ++n) {
-        if (!out.empty()) out += ",";
-        out += "0" + std::to_string(n) + "=" + variant_name(choice[n - 1]);
+    // The most common variant as the default, then the modules that differ:
+    // "reference,09=fast" (a spec parse_impl_spec reads back).
+    Variant common = choice[0];
+    int best = 0;
+    for (Variant v : {Variant::student, Variant::reference, Variant::fast}) {
+        int count = 0;
+        for (Variant c : choice) count += c == v ? 1 : 0;
+        if (count > best) best = count, common = v;
     }
+    std::string out = variant_name(common);
+    for (int n = 1; n <= kModuleCount; ++n)
+        if (choice[n - 1] != common) out += ",0" + std::to_string(n) + "=" + variant_name(choice[n - 1]);
     return out;
 }
 

@@ -34,28 +34,10 @@
 namespace sp {
 
 using ttm::OwnedTensor;
-
-// Throw when a call failed; the callee has already said why.
-inline void ok(tt_status s) {
-    if (s != TT_OK) throw ttm::StatusError{s};
-}
-
-// Report an error and throw: `throw_error(TT_SHAPE_MISMATCH, __func__, "...")`.
-[[noreturn]] inline void throw_error(tt_status s, const char* function, const std::string& msg) {
-    throw ttm::StatusError{ttm::fail(s, function, msg)};
-}
-
-// "[2, 3, 4, 4]"
-inline std::string shape_str(const tt_tensor* t) {
-    std::string s = "[";
-    for (int32_t d = 0; d < t->ndim; ++d) s += (d ? ", " : "") + std::to_string(t->shape[d]);
-    return s + "]";
-}
-
-// Throw TT_INVALID_ARGUMENT when a required pointer is NULL.
-inline void require(const void* p, const char* function, const char* name) {
-    if (p == nullptr) throw_error(TT_INVALID_ARGUMENT, function, std::string(name) + " is NULL");
-}
+using ttm::ok;           // throw when a call failed (the callee said why)
+using ttm::require;      // throw TT_INVALID_ARGUMENT when a pointer is NULL
+using ttm::shape_str;    // "[2, 3, 4, 4]"
+using ttm::throw_error;  // throw_error(TT_SHAPE_MISMATCH, __func__, "...")
 
 // Throw TT_SHAPE_MISMATCH unless t has exactly `ndim` dimensions.
 inline void require_ndim(const tt_tensor* t, int32_t ndim, const char* function, const char* name,
