@@ -311,6 +311,10 @@ TEST_CASE("a store path that is a directory or a symbolic link loop is named, no
     CHECK(contains(warning, "symbolic link loop"));
     CHECK(contains(warning, loop));
     CHECK_FALSE(s.find(9, progress::Mode::integrated));
+    // As the warning says, the next grade replaces the link with a store.
+    stderr_of([&] { progress::record_grade(pass, loop); });
+    CHECK(fs::is_regular_file(fs::symlink_status(loop)));
+    CHECK(progress::gate_status(9, progress::load(loop), libs.string()).unlocked);
 }
 
 TEST_CASE("numbers edited out of range read without undefined behaviour", "[progress][store]") {
