@@ -191,8 +191,9 @@ bool equal_in_constant_time(const std::string& a, const std::string& b);
 // The key file of a store: <store>.key.
 std::string key_path(const std::string& store_path);
 struct Secret {
-    std::string key;      // 32 bytes; empty when unusable
-    std::string problem;  // why it is unusable ("its key file ... is missing")
+    std::string key;         // 32 bytes; empty when unusable
+    std::string problem;     // why it is unusable ("its key file ... is missing")
+    std::string store_path;  // the store it belongs to
 };
 // Reads the key of a store, refusing one that is a symbolic link, not a
 // regular file, another user's, or readable or writable by group or others.

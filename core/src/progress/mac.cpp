@@ -233,6 +233,7 @@ void create_key(const std::string& path) {
 
 Secret load_secret(const std::string& store_path, bool create) {
     Secret s;
+    s.store_path = store_path;
     const std::string path = key_path(store_path);
     int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0 && errno == ENOENT && create) {

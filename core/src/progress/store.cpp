@@ -128,10 +128,12 @@ Json record_to(const GradeRecord& r) {
     return j;
 }
 
-// The key of a store, read once (and created when `create`).
+// The key of a store, read once (and created when `create`); read again when
+// the store's path changed since.
 const Secret& secret_of(const Store& store, bool create) {
-    if (!store.secret || (create && store.secret->key.empty()))
-        store.secret = load_secret(store.path.empty() ? default_store_path() : store.path, create);
+    const std::string where = store.path.empty() ? default_store_path() : store.path;
+    if (!store.secret || store.secret->store_path != where || (create && store.secret->key.empty()))
+        store.secret = load_secret(where, create);
     return *store.secret;
 }
 
