@@ -82,12 +82,13 @@ static void maxpool_plane(const float* in, const PoolGeom& g, float* out, float*
         for (int64_t ow = 0; ow < g.OW; ++ow) {
             const int64_t h0 = oh * g.s, w0 = ow * g.s;
             int64_t at = h0 * g.W + w0;  // the window's first pixel
+            float best = in[at];
             for (int64_t i = 0; i < g.k; ++i)
                 for (int64_t j = 0; j < g.k; ++j) {
                     const int64_t here = (h0 + i) * g.W + w0 + j;
-                    if (beats(in[here], in[at])) at = here;
+                    if (beats(in[here], best)) best = in[here], at = here;
                 }
-            out[oh * g.OW + ow] = in[at];
+            out[oh * g.OW + ow] = best;
             if (idx != nullptr) idx[oh * g.OW + ow] = static_cast<float>(at);
         }
 }
