@@ -16,6 +16,7 @@
 #include <tuple>
 #include <vector>
 
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/temp_dir.hpp"
@@ -485,18 +486,78 @@ TEST_CASE("dataset paths that cannot be looked at are data-missing errors, never
     fs::create_directories(tmp.path / "d" / "t10k-images-idx3-ubyte.gz");
     require_dataset_error([&] { tt::data::read_idx_images_labels(tmp.str("d/t10k-images-idx3-ubyte.gz"), tmp.str("x"), 255.0f); },
                           {"t10k-images-idx3-ubyte.gz", "directory"});
-    // A folder that cannot be searched (root reads every folder: not testable as root).
-    if (::geteuid() != 0) {
-        fs::create_directories(tmp.path / "locked");
-        fs::permissions(tmp.path / "locked", fs::perms::none);
-        require_dataset_error([&] { tt::data::load_mnist(tmp.str("locked"), true); },
-                              {"MNIST not found", "locked", "Permission denied"});
-        require_dataset_error([&] { tt::data::load_cifar10(tmp.str("locked"), true); },
-                              {"CIFAR-10 not found", "locked", "Permission denied"});
-        fs::permissions(tmp.path / "locked", fs::perms::owner_all);
-    } else {
-        WARN("running as root: the unreadable-folder case is skipped");
+}
+
+namespace {
+
+// The DatasetError message of f, run as an unprivileged user when this test
+// runs as root (root reads every folder): in a child process that drops to
+// uid/gid 65534 ("nobody"). "no error" when f returns; "other: ..." for any
+// other exception.
+template <class F>
+std::string error_as_unprivileged(F f) {
+    auto run = [&]() -> std::string {
+        try {
+            f();
+        } catch (const DatasetError& e) {
+            return e.what();
+        } catch (const std::exception& e) {
+            return std::string("other: ") + e.what();
+        }
+        return "no error";
+    };
+    if (::geteuid() != 0) return run();
+    int fds[2];
+    REQUIRE(::pipe(fds) == 0);
+    pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        ::close(fds[0]);
+        std::string msg = (::setgid(65534) == 0 && ::setuid(65534) == 0) ? run() : "cannot drop privileges";
+        ssize_t n = ::write(fds[1], msg.data(), msg.size());
+        ::_exit(n == static_cast<ssize_t>(msg.size()) ? 0 : 1);
     }
+    ::close(fds[1]);
+    std::string msg;
+    char buf[4096];
+    for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;) msg.append(buf, static_cast<size_t>(n));
+    ::close(fds[0]);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    REQUIRE((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+    return msg;
+}
+
+}  // namespace
+
+TEST_CASE("a folder or file without permission is a data-missing error naming it") {
+    TempDir tmp("datasets");
+    // Searchable by all (mkdtemp makes it 0700), with a folder and files no one
+    // but root may read.
+    fs::permissions(tmp.path, fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec);
+    fs::create_directories(tmp.path / "locked");
+    fs::permissions(tmp.path / "locked", fs::perms::none);
+    write_gz(tmp.str("img.gz"), idx_images(1, 2, 2, Bytes(4, 0)));
+    write_gz(tmp.str("lbl.gz"), idx_labels({1}));
+    fs::permissions(tmp.path / "img.gz", fs::perms::none);
+    fs::permissions(tmp.path / "lbl.gz", fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read);
+
+    std::string mnist = error_as_unprivileged([&] { tt::data::load_mnist(tmp.str("locked"), true); });
+    INFO(mnist);
+    CHECK(mnist.find("MNIST not found") == 0);
+    CHECK(mnist.find("locked") != std::string::npos);
+    CHECK(mnist.find("Permission denied") != std::string::npos);
+    std::string cifar = error_as_unprivileged([&] { tt::data::load_cifar10(tmp.str("locked"), true); });
+    INFO(cifar);
+    CHECK(cifar.find("CIFAR-10 not found") == 0);
+    CHECK(cifar.find("Permission denied") != std::string::npos);
+    std::string file = error_as_unprivileged(
+        [&] { tt::data::read_idx_images_labels(tmp.str("img.gz"), tmp.str("lbl.gz"), 255.0f); });
+    INFO(file);
+    CHECK(file.find("img.gz") != std::string::npos);
+    CHECK(file.find("Permission denied") != std::string::npos);
+    CHECK(file.find("permissions") != std::string::npos);
+    fs::permissions(tmp.path / "locked", fs::perms::owner_all);
 }
 
 // ---------------------------------------------------------------- CIFAR-10
