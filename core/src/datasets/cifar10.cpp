@@ -123,10 +123,15 @@ uint64_t parse_octal(const uint8_t* field, size_t len, const std::string& where)
     return v;
 }
 
+// A NUL-terminated name field; control bytes become '?' (names end up in
+// messages printed to a terminal).
 std::string field_string(const uint8_t* field, size_t len) {
     size_t n = 0;
     while (n < len && field[n] != '\0') ++n;
-    return std::string(reinterpret_cast<const char*>(field), n);
+    std::string s(reinterpret_cast<const char*>(field), n);
+    for (char& c : s)
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) c = '?';
+    return s;
 }
 
 // Reads the wanted batch files out of a (gzip-compressed) ustar archive as a
@@ -162,7 +167,7 @@ ImageDataset read_tar(const std::string& path, bool train) {
                                                   : std::string(": not a tar archive. Expected ") + kTarName +
                                                         " from " + kCifar10Url + "."));
         any_header = true;
-        const uint64_t size = parse_octal(hdr + 124, 12, path);  // 11 octal digits: < 2^33
+        const uint64_t size = parse_octal(hdr + 124, 12, path);  // <= 12 octal digits: < 2^36
         const uint64_t padded = (size + 511) / 512 * 512;
         const char type = static_cast<char>(hdr[156]);
         std::string name = field_string(hdr, 100);
