@@ -317,6 +317,27 @@ TEST_CASE("a store path that is a directory or a symbolic link loop is named, no
     CHECK(progress::gate_status(9, progress::load(loop), libs.string()).unlocked);
 }
 
+TEST_CASE("a store of megabytes is set aside unread", "[progress][store]") {
+    TempDir tmp("progress");
+    const std::string path = (tmp.path / "progress.json").string();
+    write_text(path, "");
+    fs::resize_file(path, uint64_t{2} << 20);  // sparse: nothing written
+    progress::Store s;
+    std::string warning = stderr_of([&] { s = progress::load(path); });
+    CHECK(contains(warning, "2097152 bytes"));
+    CHECK_FALSE(fs::exists(path));
+    int aside = 0;
+    for (const auto& e : fs::directory_iterator(tmp.path))
+        aside += e.path().filename().string().rfind("progress.json.corrupt-", 0) == 0;
+    CHECK(aside == 1);
+    // Exactly at the bound it is read (and, not being JSON, set aside as corrupt).
+    write_text(path, "");
+    fs::resize_file(path, (uint64_t{1} << 20));
+    warning = stderr_of([&] { s = progress::load(path); });
+    CHECK_FALSE(contains(warning, "bytes, far more"));
+    CHECK(contains(warning, "corrupt"));
+}
+
 TEST_CASE("numbers edited out of range read without undefined behaviour", "[progress][store]") {
     TempDir tmp("progress");
     const std::string path = (tmp.path / "progress.json").string();

@@ -292,6 +292,13 @@ Store load(const std::string& path) {
                   << " is not a regular file; continuing without recorded grades.\n";
         return store;
     }
+    // A store holds at most 9 modules x 4 modes of small records (a few KB):
+    // a file of megabytes is not one, and is not read into memory.
+    constexpr off_t kMaxStoreBytes = off_t{1} << 20;
+    if (st.st_size > kMaxStoreBytes) {
+        set_aside(path, "it is " + std::to_string(st.st_size) + " bytes, far more than a store (a few KB)");
+        return store;
+    }
     std::ifstream in(path, std::ios::binary);
     if (!in) {
         std::cerr << "tito: warning: cannot read the progress store " << path << " ("
