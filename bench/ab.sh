@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # ab.sh - two builds of TinyTorch C++ side by side: did a change make it faster?
 #
-#   bench/ab.sh BUILD_A BUILD_B [--rounds K] [--threads N] [--repeats R] [--only LIST] [--op NAME]
+#   bench/ab.sh BUILD_A BUILD_B [--rounds K] [--threads N] [--repeats R] [--only LIST] [--op NAME] [--impl SPEC]
 #
 # Runs BUILD_A/bin/tt_bench and BUILD_B/bin/tt_bench alternately, K rounds
 # each (default 5; the order swaps every round), so that both see the same machine conditions (on a shared
@@ -16,7 +16,7 @@ args=()
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --rounds) rounds="$2"; shift 2 ;;
-        --threads|--repeats|--only|--op) args+=("$1" "$2"); shift 2 ;;
+        --threads|--repeats|--only|--op|--impl) args+=("$1" "$2"); shift 2 ;;
         *) echo "ab.sh: unknown option $1" >&2; exit 2 ;;
     esac
 done
