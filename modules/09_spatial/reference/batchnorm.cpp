@@ -79,6 +79,17 @@ static void check_forward(const char* function, const tt_tensor* x, const tt_ten
                             ", x is " + sp::shape_str(x) + "): use a bigger batch or eval mode");
 }
 
+// Check the backward's arguments: x 4-D, the [C] vectors, grad shaped like x.
+static void check_backward(const char* function, const tt_tensor* x, const tt_tensor* gamma,
+                           const tt_tensor* saved_mean, const tt_tensor* saved_invstd, const tt_tensor* grad) {
+    sp::require(x, function, "x");
+    sp::require_ndim(x, 4, function, "x", "[N, C, H, W]");
+    require_vector(function, gamma, "gamma", x->shape[1]);
+    require_vector(function, saved_mean, "saved_mean", x->shape[1]);
+    require_vector(function, saved_invstd, "saved_invstd", x->shape[1]);
+    require_like_x(function, grad, "grad", x);
+}
+
 // Channel c's mean and biased variance over its M = N*HW values: two passes
 // (the mean first, then the squared distances to it), sums in double.
 static void channel_stats(const float* x, int64_t N, int64_t C, int64_t HW, int64_t c, double* mean, double* var) {
@@ -156,13 +167,8 @@ tt_status batchnorm2d_backward(const tt_tensor* x, const tt_tensor* gamma,
     if (out_grad_x != nullptr) *out_grad_x = nullptr;
     if (out_grad_gamma != nullptr) *out_grad_gamma = nullptr;
     if (out_grad_beta != nullptr) *out_grad_beta = nullptr;
-    sp::require(x, __func__, "x");
-    sp::require_ndim(x, 4, __func__, "x", "[N, C, H, W]");
+    check_backward(__func__, x, gamma, saved_mean, saved_invstd, grad);
     const int64_t N = x->shape[0], C = x->shape[1], HW = x->shape[2] * x->shape[3], M = N * HW;
-    require_vector(__func__, gamma, "gamma", C);
-    require_vector(__func__, saved_mean, "saved_mean", C);
-    require_vector(__func__, saved_invstd, "saved_invstd", C);
-    require_like_x(__func__, grad, "grad", x);
     OwnedTensor dx, dgamma, dbeta;
     if (out_grad_x != nullptr) dx = sp::new_empty({N, C, x->shape[2], x->shape[3]});
     if (out_grad_gamma != nullptr) dgamma = sp::new_empty({C});

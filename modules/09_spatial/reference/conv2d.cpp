@@ -236,6 +236,16 @@ static void check_grad(const char* function, const ConvGeom& g, const tt_tensor*
                             "], got " + sp::shape_str(grad));
 }
 
+// d bias[o] = sum over n, p of grad[n, o, p] (in double: N*P terms).
+static void bias_grad(const ConvGeom& g, const float* grad, float* db) {
+    for (int64_t o = 0; o < g.O; ++o) {
+        double total = 0.0;
+        for (int64_t n = 0; n < g.N; ++n)
+            for (int64_t p = 0; p < g.P(); ++p) total += grad[(n * g.O + o) * g.P() + p];
+        db[o] = static_cast<float>(total);
+    }
+}
+
 // END SOLUTION
 tt_status conv2d_backward(const tt_tensor* x, const tt_tensor* weight, const tt_tensor* grad,
                           int32_t stride, int32_t padding, tt_tensor** out_grad_x,
@@ -258,14 +268,7 @@ tt_status conv2d_backward(const tt_tensor* x, const tt_tensor* weight, const tt_
     if (out_grad_x != nullptr) gx = sp::new_empty({g.N, g.C, g.H, g.W});
     if (out_grad_weight != nullptr) gw = sp::new_empty({O, g.C, g.KH, g.KW});
     if (out_grad_bias != nullptr) gb = sp::new_empty({O});
-
-    // d bias[o] = sum over n, p of grad[n, o, p]
-    for (int64_t o = 0; gb && o < O; ++o) {
-        double total = 0.0;
-        for (int64_t n = 0; n < g.N; ++n)
-            for (int64_t p = 0; p < P; ++p) total += grad->data[(n * O + o) * P + p];
-        gb->data[o] = static_cast<float>(total);
-    }
+    if (gb) bias_grad(g, grad->data, gb->data);
     // Image n's d weight goes to its own slot [O, K] of dw_n (images run in
     // parallel); the slots are summed afterwards, in image order.
     sp::Scratch dw_n(gw ? g.N * O * K : 1);
