@@ -220,10 +220,12 @@ tt_status batchnorm2d_relu_forward(const tt_tensor* x, const tt_tensor* gamma, c
     //   (v > 0 ? v : 0). (Faster, later: apply it as y is written, one pass.)
     sp::ok(batchnorm2d_forward(x, gamma, beta, running_mean, running_var, training, momentum, eps, out,
                                out_saved_mean, out_saved_invstd));
+    // the ReLU in place, plane by plane: out = max(0, out)
     tt_tensor* y = *out;
-    sp::parallel_for(y->shape[0] * y->shape[1], y->shape[2] * y->shape[3], [&](int64_t plane) {
-        float* v = y->data + plane * y->shape[2] * y->shape[3];
-        for (int64_t i = 0; i < y->shape[2] * y->shape[3]; ++i) v[i] = v[i] > 0.0f ? v[i] : 0.0f;
+    const int64_t HW = y->shape[2] * y->shape[3];
+    sp::parallel_for(y->shape[0] * y->shape[1], HW, [&](int64_t plane) {
+        float* v = y->data + plane * HW;
+        for (int64_t i = 0; i < HW; ++i) v[i] = v[i] > 0.0f ? v[i] : 0.0f;
     });
     return TT_OK;
     // END SOLUTION
