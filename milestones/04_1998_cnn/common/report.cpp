@@ -146,7 +146,8 @@ void write_metrics(const std::string& path, const MetricsInfo& info, const Compa
     using tt::progress::Json;
     Json doc = Json::object();
     doc.set("dataset", info.dataset);
-    doc.set("libraries", info.reference ? std::string("reference") : tt::format_impl_choice(tt::runtime().choice()));
+    // what ran, e.g. "reference,09=fast" for --reference (the fastest built)
+    doc.set("libraries", tt::format_impl_choice(tt::runtime().choice()));
     doc.set("evaluated_only", info.evaluated_only);
     doc.set("accuracy_a", info.a_name);
     doc.set("accuracy_b", info.b_name);
