@@ -11,6 +11,7 @@
 #include <csignal>
 #include <cstring>
 #include <thread>
+#include <cstdlib>
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -236,12 +237,16 @@ ChildResult run_child(const std::vector<std::string>& argv,
     ChildResult result;
     // Everything the child needs is prepared before fork (only async-signal-
     // safe calls happen between fork and exec).
+    // A clean environment: a few harmless variables of tito's own, then what
+    // the caller sets. Nothing else (no LD_PRELOAD, no LD_LIBRARY_PATH).
+    static const char* const kept[] = {"PATH", "HOME", "LANG", "LC_ALL", "TERM", "TZ", "USER",
+                                       "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS",
+                                       "OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE",
+                                       "TITO_THREADS", "TITO_SANITIZE", "TITO_WORKER_ISOLATE",
+                                       "CMAKE_BUILD_PARALLEL_LEVEL", "CC", "CXX"};
     std::vector<std::string> env_strings;
-    for (char** e = environ; e && *e; ++e) {
-        std::string kv = *e;
-        std::string key = kv.substr(0, kv.find('='));
-        if (!env.count(key)) env_strings.push_back(kv);
-    }
+    for (const char* key : kept)
+        if (const char* v = std::getenv(key); v && !env.count(key)) env_strings.push_back(std::string(key) + "=" + v);
     for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
     std::vector<char*> envp, args;
     for (auto& s : env_strings) envp.push_back(s.data());

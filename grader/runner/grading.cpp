@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "catch_xml.hpp"
+#include "isolation.hpp"
 #include "child.hpp"
 #include "cli.hpp"
 #include "preflight.hpp"
@@ -80,7 +81,9 @@ struct RunSettings {
     ChildLimits limits;
     int jobs = 1;
     std::string tmp_dir;
-    std::string cases_dir;   // XML reports and the children's TMPDIR (owned by the child user)
+    std::string cases_dir;   // the cases' scratch folders (each owned by its case's user)
+    std::string report_dir;  // the suites' XML reports (tito's only: no student code sees it)
+    const IsolationPlan* iso = nullptr;  // where the student modules run (isolation.hpp)
     bool sanitized = false;  // sanitizer build: findings become "memory error"
     std::map<std::string, std::string> env;  // on top of TITO_IMPL
 };
@@ -249,11 +252,21 @@ std::string failure_text(const CatchCase& cc) {
 CaseResult run_case(const RunSettings& rs, const TestCaseEntry& test, size_t index) {
     CaseResult res;
     res.test = test;
-    std::string xml_path = rs.cases_dir + "/case-" + std::to_string(index) + ".xml";
+    // The suite writes its report where only tito can: the student code it
+    // grades runs in the suite's worker, as the case's own user, in
+    // namespaces that do not even show this folder.
+    std::string xml_path = rs.report_dir + "/case-" + std::to_string(index) + ".xml";
     std::vector<std::string> argv = {rs.grader, escape_test_spec(test.name), "-r", "xml", "-o", xml_path};
     std::error_code stale_ec;
-    fs::remove(xml_path, stale_ec);  // nothing planted by an earlier case
-    ChildResult r = run_child(argv, child_env(rs), rs.limits);
+    fs::remove(xml_path, stale_ec);
+    std::map<std::string, std::string> env = child_env(rs);
+    CaseSandbox box;
+    if (rs.iso) {
+        box = open_case(*rs.iso, rs.cases_dir, index);
+        for (const auto& [k, v] : box.env) env[k] = v;
+    }
+    ChildResult r = run_child(argv, env, rs.limits);
+    if (rs.iso) close_case(box);
     res.seconds = r.seconds;
 
     // The report is the child's (up to RLIMIT_FSIZE): read at most 16 MiB;
@@ -278,10 +291,7 @@ CaseResult run_case(const RunSettings& rs, const TestCaseEntry& test, size_t ind
     }
     std::error_code rm_ec;
     fs::remove(xml_path, rm_ec);
-    CatchCase cc = read_catch_case(xml);
-    if (cc.found) {
-        if (auto p = points_from_tags(cc.tags)) res.test.points = *p;
-    }
+    CatchCase cc = read_catch_case(xml);  // points come from the case list, never from a report
     // What Catch captured is kept like the pipes: 64 KiB, head and tail.
     for (std::string* text : {&cc.captured_stdout, &cc.captured_stderr})
         if (text->size() > (64u << 10))
@@ -316,6 +326,10 @@ CaseResult run_case(const RunSettings& rs, const TestCaseEntry& test, size_t ind
         res.reason = "timed out after " + fmt_points(rs.limits.timeout_s) +
                      " s (an endless loop? use --timeout for slow machines)";
         add_stderr_tail();
+    } else if (r.exit_code == 86 && !r.signal) {
+        // The suite's tripwire: the worker mapped a library it must not use.
+        res.outcome = Outcome::failed;
+        res.reason = line_with(r.err, "INTEGRITY");
     } else if (r.signal == SIGXCPU) {
         res.outcome = Outcome::timed_out;
         res.reason = "timed out: exceeded its CPU time limit";
@@ -636,7 +650,14 @@ std::optional<Blocked> check_before_running(const RunSettings& rs, uint32_t need
     // 2. Load the stack once in a child with the limits of a test case: a
     //    missing symbol, a bad static initialiser or an ABI mismatch shows here.
     if (rs.load_check.empty()) return std::nullopt;
-    ChildResult r = run_child({rs.load_check, two_digits(rs.module)}, child_env(rs), rs.limits);
+    std::map<std::string, std::string> env = child_env(rs);
+    CaseSandbox box;
+    if (rs.iso) {
+        box = open_case(*rs.iso, rs.cases_dir, 100000);
+        for (const auto& [k, v] : box.env) env[k] = v;
+    }
+    ChildResult r = run_child({rs.load_check, two_digits(rs.module)}, env, rs.limits);
+    if (rs.iso) close_case(box);
     Blocked b;
     auto stderr_tail = [&] {
         std::string tail = tail_lines(r.err, 12);
@@ -1004,14 +1025,16 @@ int cmd_test(const std::vector<std::string>& args, bool grade) {
         rs.limits.memory_bytes = 0;
     }
 
-    // Who the cases run as, and their process limit.
-    std::vector<std::string> executable = {rs.grader};
-    if (!rs.load_check.empty()) executable.push_back(rs.load_check);
-    SandboxPlan plan = plan_sandbox(readable, executable, processes);
-    if (!plan.warning.empty()) std::cerr << plan.warning << "\n";
-    rs.limits.processes = plan.processes;
-    rs.limits.run_as_uid = plan.uid;
-    rs.limits.run_as_gid = plan.gid;
+    // The suites run as tito's user (they load no student code); the student
+    // modules run in each suite's worker, prepared here (isolation.hpp).
+    (void)readable;
+    long budget = processes > 0 ? processes : default_processes_budget();
+    rs.limits.processes = geteuid() == 0 ? 0 : budget + 64;
+    IsolationPlan isolation;
+    plan_isolation(isolation, module, rs.choice, rs.lib_dir, fs::path(rs.grader).parent_path().string(),
+                   {p.source_dir, p.build_dir, rs.lib_dir}, budget);
+    if (!isolation.warning.empty()) std::cerr << isolation.warning << "\n";
+    rs.iso = &isolation;
 
     // A private directory for the XML reports (and the children's TMPDIR).
     std::string tmpl = (fs::temp_directory_path() / "tito-XXXXXX").string();
@@ -1025,8 +1048,13 @@ int cmd_test(const std::vector<std::string>& args, bool grade) {
             fs::remove_all(dir, ec);
         }
     } cleanup{rs.tmp_dir};
-    rs.cases_dir = prepare_child_dir(rs.tmp_dir, "cases", plan);
-    rs.limits.work_dir = rs.cases_dir;
+    rs.cases_dir = (fs::path(rs.tmp_dir) / "cases").string();
+    rs.report_dir = (fs::path(rs.tmp_dir) / "reports").string();
+    fs::create_directories(rs.cases_dir);
+    fs::create_directories(rs.report_dir);
+    chmod(rs.tmp_dir.c_str(), 0711);  // the cases' users reach their own folder only
+    chmod(rs.cases_dir.c_str(), 0711);
+    chmod(rs.report_dir.c_str(), 0700);
 
     // Stamp the student libraries before running: the grade is tied to these bytes.
     std::vector<progress::LibraryStamp> stamps = progress::stamp_libraries(module, rs.choice, rs.lib_dir);
@@ -1063,8 +1091,9 @@ int cmd_test(const std::vector<std::string>& args, bool grade) {
     if (rs.sanitized) os << "\n  sanitizer build (AddressSanitizer + UBSan): libraries from " << rs.lib_dir;
     os << "\n  " << cases.size() << " test case" << (cases.size() == 1 ? "" : "s")
        << ", each in its own process (timeout " << fmt_points(rs.limits.timeout_s) << " s";
-    if (!plan.user.empty()) os << ", as user " << plan.user;
-    os << ")\n\n";
+    os << "; your code runs in a separate worker process"
+       << (isolation.namespaces ? " in its own namespaces" : "")
+       << (geteuid() == 0 ? ", as an unprivileged user of its own" : "") << ")\n\n";
 
     const std::string json_path = grade && vm.count("json") ? vm["json"].as<std::string>() : "";
     Tally tally;
@@ -1138,6 +1167,10 @@ int cmd_test(const std::vector<std::string>& args, bool grade) {
                 os << "\nRunning the isolated grade too (your " << nn << " on reference 01-"
                    << two_digits(module - 1) << "), to compare ...\n";
                 os.flush();
+                IsolationPlan iso_isolation;
+                plan_isolation(iso_isolation, module, iso.choice, iso.lib_dir,
+                               fs::path(iso.grader).parent_path().string(), isolation.hide, budget);
+                iso.iso = &iso_isolation;
                 Tally iso_tally;
                 std::vector<CaseResult> iso_results =
                     execute(iso, cases, [&](const CaseResult& r) { iso_tally.add(r); });

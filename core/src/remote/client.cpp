@@ -505,6 +505,7 @@ void start_worker(Client& c) {
     plan.tmp_dir = env_or("TITO_WORKER_TMP", "");
     plan.uid = std::atol(env_or("TITO_WORKER_UID", "-1"));
     plan.gid = std::atol(env_or("TITO_WORKER_GID", "-1"));
+    plan.nproc = std::atol(env_or("TITO_WORKER_NPROC", "0"));
     plan.namespaces = std::string(env_or("TITO_WORKER_ISOLATE", "none")) == "namespaces";
     plan.hide = split(env_or("TITO_WORKER_HIDE", ""), ':');
     plan.impl = format_impl_choice(runtime().choice());

@@ -72,8 +72,10 @@ Spawned spawn_worker(const SpawnPlan& plan) {
     if (pipe2(report, O_CLOEXEC) != 0) throw LoadError(std::string("pipe: ") + strerror(errno));
     int exe_fd = open(plan.exe.c_str(), O_RDONLY | O_CLOEXEC);
     if (exe_fd < 0) throw LoadError("cannot open the module worker " + plan.exe + ": " + strerror(errno));
-    int lib_fd = plan.lib_dir.empty() ? -1 : open(plan.lib_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
-    int tmp_fd = plan.tmp_dir.empty() ? -1 : open(plan.tmp_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    // The folders to mount back are opened in the child, inside its own mount
+    // namespace (a bind mount cannot take its source from another namespace),
+    // at these fixed descriptor numbers.
+    constexpr int lib_fd = 1000, tmp_fd = 1001;
     int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 
     // Everything the child needs, prepared now.
@@ -114,7 +116,7 @@ Spawned spawn_worker(const SpawnPlan& plan) {
     pid_t pid = static_cast<pid_t>(syscall(SYS_clone, flags, nullptr, nullptr, nullptr, nullptr));
     if (pid < 0) {
         int err = errno;
-        for (int fd : {sv[0], sv[1], report[0], report[1], exe_fd, lib_fd, tmp_fd, null_fd})
+        for (int fd : {sv[0], sv[1], report[0], report[1], exe_fd, null_fd})
             if (fd >= 0) close(fd);
         throw LoadError(std::string("cannot start the module worker") +
                         (plan.namespaces ? " in its own namespaces" : "") + ": " + strerror(err) +
@@ -135,6 +137,14 @@ Spawned spawn_worker(const SpawnPlan& plan) {
         }
         if (plan.namespaces) {
             if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) fail(stage_private);
+            if (!plan.lib_dir.empty()) {
+                int fd = open(plan.lib_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+                if (fd < 0 || dup2(fd, lib_fd) < 0) fail(stage_bind);
+            }
+            if (!plan.tmp_dir.empty()) {
+                int fd = open(plan.tmp_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+                if (fd < 0 || dup2(fd, tmp_fd) < 0) fail(stage_bind);
+            }
             for (const char* dir : {"/tmp", "/var/tmp", "/dev/shm"})
                 if (mount("tmpfs", dir, "tmpfs", MS_NOSUID | MS_NODEV, "size=512m,mode=1777") != 0 && errno != ENOENT)
                     fail(stage_tmpfs);
@@ -143,12 +153,12 @@ Spawned spawn_worker(const SpawnPlan& plan) {
                     errno != ENOENT && errno != ENOTDIR)
                     fail(stage_hide);
             for (const std::string& d : mkdirs) mkdir(d.c_str(), 0755);
-            if (lib_fd >= 0) {
+            if (!plan.lib_dir.empty()) {
                 if (mount(lib_src.c_str(), plan.lib_dir.c_str(), nullptr, MS_BIND, nullptr) != 0) fail(stage_bind);
                 mount(nullptr, plan.lib_dir.c_str(), nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV,
                       nullptr);
             }
-            if (tmp_fd >= 0 && mount(tmp_src.c_str(), plan.tmp_dir.c_str(), nullptr, MS_BIND, nullptr) != 0)
+            if (!plan.tmp_dir.empty() && mount(tmp_src.c_str(), plan.tmp_dir.c_str(), nullptr, MS_BIND, nullptr) != 0)
                 fail(stage_bind);
             // Its own /proc: the processes of this namespace only.
             mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr);
@@ -173,7 +183,7 @@ Spawned spawn_worker(const SpawnPlan& plan) {
     }
     close(sv[1]);
     close(report[1]);
-    for (int fd : {exe_fd, lib_fd, tmp_fd, null_fd})
+    for (int fd : {exe_fd, null_fd})
         if (fd >= 0) close(fd);
     int msg[2] = {0, 0};
     ssize_t got;
