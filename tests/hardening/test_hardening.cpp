@@ -363,3 +363,59 @@ TEST_CASE("in a sanitizer build a real heap overflow and a signed overflow are m
     CHECK(contains(ub, "signed integer overflow"));
     CHECK(g.test("create gives a zero-filled tensor")->string_or("status", "") == "passed");
 }
+
+// ------------------------------------------------------------ integrity
+// A student who wants points without the work: the grade comes only from the
+// suite's own process, which never loads student code.
+
+TEST_CASE("a forged passing report, even worth 1000 points a case, scores nothing", "[hardening][integrity]") {
+    TempDir tmp;
+    Graded g = grade(tmp, fixture("hostile"));
+    REQUIRE(g.count() > 0);
+    double score = 0, max = 0;
+    for (const progress::Json& t : g.doc.find("tests")->items()) {
+        score += t.number_or("score", 0);
+        max += t.number_or("max_score", 0);
+    }
+    CHECK(max < 100);  // the suite's own points, not the report's 1000s
+    // Only create/from_data/free/copy work in this library: whatever passes
+    // uses nothing else. The reshape cases, where the forgery happens, fail.
+    const progress::Json* forged = g.test("reshape keeps the element order");
+    REQUIRE(forged != nullptr);
+    CHECK(forged->number_or("score", -1) == 0);
+    CHECK(score < max / 2);
+}
+
+TEST_CASE("student code can read neither the reference library, nor the hidden tests, nor the suite",
+          "[hardening][integrity]") {
+    TempDir tmp;
+    Graded g = grade(tmp, fixture("hostile"));
+    std::string said = g.output("transpose of a matrix");
+    INFO(said);
+    CHECK(contains(said, "fixture probe"));
+    CHECK(!contains(said, "READABLE"));
+}
+
+TEST_CASE("nothing a case starts outlives it: no process chain, no file in /dev/shm", "[hardening][integrity]") {
+    std::error_code ec;
+    fs::remove("/dev/shm/tt-escapee-file", ec);
+    TempDir tmp;
+    Graded g = grade(tmp, fixture("hostile"));
+    REQUIRE(g.count() > 0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    CHECK(live_processes_named("tt-escapee") == 0);
+    CHECK(!fs::exists("/dev/shm/tt-escapee-file"));
+}
+
+TEST_CASE("a correct module whose static destructor aborts gets full marks", "[hardening][integrity]") {
+    TempDir tmp;
+    Graded g = grade(tmp, fixture("dtor_abort"));
+    INFO(g.run.out << g.run.err);
+    REQUIRE(g.count() > 0);
+    const progress::Json* tests = g.doc.find("tests");
+    for (const progress::Json& t : tests->items()) {
+        INFO(t.string_or("name", ""));
+        if (t.string_or("name", "").rfind("hidden:", 0) == 0) continue;
+        CHECK(t.number_or("score", -1) == t.number_or("max_score", -2));
+    }
+}
