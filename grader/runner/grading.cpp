@@ -1031,8 +1031,11 @@ int cmd_test(const std::vector<std::string>& args, bool grade) {
     long budget = processes > 0 ? processes : default_processes_budget();
     rs.limits.processes = geteuid() == 0 ? 0 : budget + 64;
     IsolationPlan isolation;
-    plan_isolation(isolation, module, rs.choice, rs.lib_dir, fs::path(rs.grader).parent_path().string(),
-                   {p.source_dir, p.build_dir, rs.lib_dir}, budget);
+    // The worker comes from the build that runs the suite (beside it), else this tito's.
+    std::string worker_dir = fs::exists(fs::path(rs.grader).parent_path() / "tt_worker")
+                                 ? fs::path(rs.grader).parent_path().string() : bin_dir;
+    plan_isolation(isolation, module, rs.choice, rs.lib_dir, worker_dir, {p.source_dir, p.build_dir, rs.lib_dir},
+                   budget);
     if (!isolation.warning.empty()) std::cerr << isolation.warning << "\n";
     rs.iso = &isolation;
 
@@ -1168,8 +1171,7 @@ int cmd_test(const std::vector<std::string>& args, bool grade) {
                    << two_digits(module - 1) << "), to compare ...\n";
                 os.flush();
                 IsolationPlan iso_isolation;
-                plan_isolation(iso_isolation, module, iso.choice, iso.lib_dir,
-                               fs::path(iso.grader).parent_path().string(), isolation.hide, budget);
+                plan_isolation(iso_isolation, module, iso.choice, iso.lib_dir, worker_dir, isolation.hide, budget);
                 iso.iso = &iso_isolation;
                 Tally iso_tally;
                 std::vector<CaseResult> iso_results =

@@ -76,8 +76,12 @@ std::vector<std::string> split(const std::string& s, char sep) {
     Client& c = client();
     int status = 0;
     pid_t w = c.pid > 0 ? waitpid(c.pid, &status, 0) : -1;
-    if (w == c.pid && WIFSIGNALED(status)) {
-        int sig = WTERMSIG(status);
+    // In namespaces the worker's signal comes as 128 + signal from the
+    // namespace's first process (spawn.cpp).
+    bool namespaced = std::string(env_or("TITO_WORKER_ISOLATE", "none")) == "namespaces";
+    int code = w == c.pid && WIFEXITED(status) ? WEXITSTATUS(status) : 0;
+    if (w == c.pid && (WIFSIGNALED(status) || (namespaced && code > 128 && code < 128 + 65))) {
+        int sig = WIFSIGNALED(status) ? WTERMSIG(status) : code - 128;
         std::fprintf(stderr, "tt: the module under test was killed by signal %d (%s) during a call\n", sig,
                      strsignal(sig));
         std::fflush(stderr);

@@ -163,6 +163,24 @@ Spawned spawn_worker(const SpawnPlan& plan) {
             // Its own /proc: the processes of this namespace only.
             mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr);
         }
+        if (plan.namespaces) {
+            // PID 1 of a namespace ignores the signals it has no handler for
+            // (abort() would not end it), so the worker is its only child and
+            // this first process just waits for it and passes on how it
+            // ended (128 + signal); when it exits, the kernel ends every
+            // other process of the namespace.
+            pid_t worker = static_cast<pid_t>(syscall(SYS_clone, SIGCHLD, nullptr, nullptr, nullptr, nullptr));
+            if (worker > 0) {
+                close_range(0, ~0u, 0);
+                int status = 0;
+                for (;;) {
+                    pid_t r = waitpid(-1, &status, 0);
+                    if (r == worker) break;
+                    if (r < 0 && errno != EINTR) _exit(127);
+                }
+                _exit(WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status));
+            }
+        }
         if (!plan.tmp_dir.empty() && chdir(plan.tmp_dir.c_str()) != 0) fail(stage_chdir);
         if (plan.nproc > 0) {
             struct rlimit lim = {static_cast<rlim_t>(plan.nproc), static_cast<rlim_t>(plan.nproc)};
