@@ -187,7 +187,11 @@ Spawned spawn_worker(const SpawnPlan& plan) {
             setrlimit(RLIMIT_NPROC, &lim);
         }
         if (drop) {
-            if (setgroups(0, nullptr) != 0 || setgid(gid) != 0 || setuid(uid) != 0) fail(stage_user);
+            // Raw system calls: after a raw clone of a process with threads,
+            // glibc's setuid would wait for the parent's threads to follow.
+            if (syscall(SYS_setgroups, 0, nullptr) != 0 || syscall(SYS_setresgid, gid, gid, gid) != 0 ||
+                syscall(SYS_setresuid, uid, uid, uid) != 0)
+                fail(stage_user);
         }
         prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
         prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
