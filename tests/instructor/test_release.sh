@@ -46,7 +46,7 @@ fi
 pass "the release configures"
 check "TT_BUILD_REFERENCE is OFF in the release" grep -q "^TT_BUILD_REFERENCE:BOOL=OFF" "$build/CMakeCache.txt"
 check "TT_PREBUILT_REFERENCE_DIR points at prebuilt/" grep -q "^TT_PREBUILT_REFERENCE_DIR:PATH=$rel/prebuilt" "$build/CMakeCache.txt"
-if ! cmake --build "$build" --target tt_01_tensor_student tt_01_tensor_reference tt_grade_01 tito-cli \
+if ! cmake --build "$build" --target tt_01_tensor_student tt_01_tensor_reference tt_grade_01 tito-cli tt_worker tt_load_check \
      >"$TMP/build.log" 2>&1; then
   tail -n 50 "$TMP/build.log"
   fail "the release builds module 01's grading"
