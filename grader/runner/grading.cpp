@@ -997,13 +997,8 @@ int cmd_test(const std::vector<std::string>& args, bool grade) {
         return kLoadError;
     }
     bool missing = false;
-    std::vector<std::string> readable;  // what the child user must be able to read
     for (int m = 1; m <= tt::kModuleCount; ++m) {
         if (!(needed & (1u << m))) continue;
-        for (tt::Variant v : {tt::Variant::student, tt::Variant::reference, tt::Variant::fast}) {
-            std::string lib = library_path(rs.lib_dir, m, v);
-            if (fs::exists(lib)) readable.push_back(lib);
-        }
         std::string lib = library_path(rs.lib_dir, m, rs.choice[m - 1]);
         if (fs::exists(lib)) continue;
         if (!missing)
@@ -1027,7 +1022,6 @@ int cmd_test(const std::vector<std::string>& args, bool grade) {
 
     // The suites run as tito's user (they load no student code); the student
     // modules run in each suite's worker, prepared here (isolation.hpp).
-    (void)readable;
     long budget = processes > 0 ? processes : default_processes_budget();
     rs.limits.processes = geteuid() == 0 ? 0 : budget + 64;
     IsolationPlan isolation;

@@ -33,13 +33,6 @@
 namespace tt::remote {
 namespace {
 
-// Set in out-slots before a call: a slot still holding it was not written.
-tt_tensor* const kSentinel = reinterpret_cast<tt_tensor*>(uintptr_t{1});
-
-enum Callback : uint32_t {
-    cb_node = 1, cb_forward, cb_loss, cb_backward, cb_zero_grad, cb_step, cb_set_lr, cb_next, cb_on_batch
-};
-
 struct Client {
     pid_t pid = -1;
     Peer* peer = nullptr;
@@ -142,24 +135,6 @@ void check_maps() {
             _exit(86);
         }
     }
-}
-
-void put_error(Writer& w, tt_status status) {
-    w.put<int32_t>(status);
-    if (status == TT_OK) return;
-    detail::LastError e = detail::take_last_error();
-    w.put<int32_t>(e.module);
-    w.str(e.function);
-    w.str(e.message);
-}
-
-tt_status get_error(Reader& r) {
-    tt_status status = r.get<int32_t>();
-    if (status == TT_OK) return status;
-    int32_t module = r.get<int32_t>();
-    std::string function = r.str(4096), message = r.str(64 << 10);
-    runtime().host().set_error(module, status, function.c_str(), message.c_str());
-    return status;
 }
 
 std::string wait_reply();

@@ -179,6 +179,24 @@ void update_in_place(tt_tensor* to, const tt_tensor* from, Mode mode, bool trust
 }
 }  // namespace
 
+void put_error(Writer& w, tt_status status) {
+    w.put<int32_t>(status);
+    if (status == TT_OK) return;
+    detail::LastError e = detail::take_last_error();
+    w.put<int32_t>(e.module);
+    w.str(e.function);
+    w.str(e.message);
+}
+
+tt_status get_error(Reader& r) {
+    tt_status status = r.get<int32_t>();
+    if (status == TT_OK) return status;
+    int32_t module = r.get<int32_t>();
+    std::string function = r.str(4096), message = r.str(64 << 10);
+    runtime().host().set_error(module, status, function.c_str(), message.c_str());
+    return status;
+}
+
 // ---------------------------------------------------------------- mirrors
 
 uint64_t Peer::add_mirror(uint64_t id, tt_tensor* t, Mode mode, uint64_t scope, bool owned) {

@@ -49,6 +49,18 @@ size_t slot_count(int module);
 
 // ---------------------------------------------------------------- tensors
 
+// The calls that come back from the worker to the trusted side.
+enum Callback : uint32_t {
+    cb_node = 1, cb_forward, cb_loss, cb_backward, cb_zero_grad, cb_step, cb_set_lr, cb_next, cb_on_batch
+};
+
+// Set in out-slots before a call: a slot still holding it was not written.
+inline tt_tensor* const kSentinel = reinterpret_cast<tt_tensor*>(uintptr_t{1});
+
+// A reply's status, and the module's error message with it (host set_error).
+void put_error(Writer& w, tt_status status);
+tt_status get_error(Reader& r);
+
 enum Tag : uint8_t { kNull = 0, kValue = 1, kMirrorRef = 2, kMirrorNew = 3, kUntouched = 4 };
 enum class Mode : uint8_t { readonly = 0, grad = 1, full = 2 };
 

@@ -23,12 +23,7 @@
 namespace tt::remote {
 namespace {
 
-tt_tensor* const kSentinel = reinterpret_cast<tt_tensor*>(uintptr_t{1});
 void* const kHandleSentinel = reinterpret_cast<void*>(uintptr_t{1});
-
-enum Callback : uint32_t {
-    cb_node = 1, cb_forward, cb_loss, cb_backward, cb_zero_grad, cb_step, cb_set_lr, cb_next, cb_on_batch
-};
 
 Peer* g_peer = nullptr;
 std::map<uint64_t, void*> g_handles;
@@ -47,24 +42,6 @@ const void* table_of(int module) {
         case 9: return &rt.spatial();
         default: throw ProtocolError("module number " + std::to_string(module));
     }
-}
-
-void put_error(Writer& w, tt_status status) {
-    w.put<int32_t>(status);
-    if (status == TT_OK) return;
-    detail::LastError e = detail::take_last_error();
-    w.put<int32_t>(e.module);
-    w.str(e.function);
-    w.str(e.message);
-}
-
-tt_status get_error(Reader& r) {
-    tt_status status = r.get<int32_t>();
-    if (status == TT_OK) return status;
-    int32_t module = r.get<int32_t>();
-    std::string function = r.str(4096), message = r.str(64 << 10);
-    runtime().host().set_error(module, status, function.c_str(), message.c_str());
-    return status;
 }
 
 // What one call's arguments point at, alive until the call returns.
