@@ -6,6 +6,12 @@
 #include <sstream>
 #include <stdexcept>
 
+#include <cerrno>
+#include <cstring>
+
+#include <fcntl.h>
+#include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.hpp"
@@ -23,21 +29,104 @@ std::string read(const fs::path& p) {
     return ss.str();
 }
 
-void write_atomic(const fs::path& p, const std::string& content) {
-    if (p.has_parent_path()) fs::create_directories(p.parent_path());
-    fs::path tmp = p;
-    tmp += ".tmp-tito-" + std::to_string(getpid());
-    {
-        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-        out << content;
-        out.close();
-        if (!out) {
-            std::error_code ec;
-            fs::remove(tmp, ec);
-            throw std::runtime_error("cannot write " + p.string());
-        }
+namespace {
+
+std::string errno_text() { return std::strerror(errno); }
+
+// A name for the temporary file that nobody can guess: 96 random bits.
+std::string random_suffix() {
+    unsigned char b[12];
+    size_t got = 0;
+    while (got < sizeof b) {
+        ssize_t n = getrandom(b + got, sizeof b - got, 0);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) throw std::runtime_error("getrandom failed: " + errno_text());
+        got += static_cast<size_t>(n);
     }
-    fs::rename(tmp, p);
+    static const char* hex = "0123456789abcdef";
+    std::string s;
+    for (unsigned char c : b) {
+        s += hex[c >> 4];
+        s += hex[c & 15];
+    }
+    return s;
+}
+
+struct Fd {
+    int fd = -1;
+    ~Fd() {
+        if (fd >= 0) close(fd);
+    }
+};
+
+}  // namespace
+
+// The directory is opened once (O_NOFOLLOW: not a symbolic link) and checked
+// (not writable by others without the sticky bit; as root, owned by root), and
+// every step after that is relative to that open directory, so swapping the
+// directory or planting a link at the target or the temporary name cannot
+// redirect the write: the temporary file is created O_EXCL|O_NOFOLLOW under a
+// random name, written, fsynced and renamed over the target (a link there is
+// replaced, never followed), then the directory is fsynced.
+void write_atomic(const fs::path& target, const std::string& content) {
+    const fs::path p = fs::absolute(target);
+    const fs::path dir = p.parent_path();
+    const std::string name = p.filename().string();
+    if (name.empty() || name == "." || name == "..") throw std::runtime_error("cannot write " + p.string() + ": not a file name");
+    fs::create_directories(dir);
+    Fd d;
+    d.fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (d.fd < 0)
+        throw std::runtime_error("cannot write " + p.string() + ": " + dir.string() +
+                                 (errno == ELOOP || errno == ENOTDIR ? " is a symbolic link (give the real path)"
+                                                                     : ": " + errno_text()));
+    struct stat ds {};
+    if (fstat(d.fd, &ds) != 0) throw std::runtime_error("cannot stat " + dir.string() + ": " + errno_text());
+    if ((ds.st_mode & S_IWOTH) && !(ds.st_mode & S_ISVTX))
+        throw std::runtime_error("refusing to write " + p.string() + ": " + dir.string() +
+                                 " is writable by every user (chmod o-w it, or choose another folder)");
+    if (geteuid() == 0 && ds.st_uid != 0)
+        throw std::runtime_error("refusing to write " + p.string() + " as root: " + dir.string() +
+                                 " belongs to another user (uid " + std::to_string(ds.st_uid) + ")");
+    // The mode: an existing file's, else what the umask gives a new file.
+    mode_t mode = 0;
+    struct stat ts {};
+    if (fstatat(d.fd, name.c_str(), &ts, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(ts.st_mode)) {
+        mode = ts.st_mode & 07777;
+    } else {
+        mode_t mask = umask(022);
+        umask(mask);
+        mode = 0666 & ~mask;
+    }
+    std::string tmp;
+    Fd f;
+    for (int attempt = 0; attempt < 8 && f.fd < 0; ++attempt) {
+        tmp = "." + name + ".tito-" + random_suffix();
+        f.fd = openat(d.fd, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (f.fd < 0 && errno != EEXIST)
+            throw std::runtime_error("cannot create a temporary file in " + dir.string() + ": " + errno_text());
+    }
+    if (f.fd < 0) throw std::runtime_error("cannot create a temporary file in " + dir.string());
+    auto fail = [&](const std::string& what) {
+        int e = errno;
+        unlinkat(d.fd, tmp.c_str(), 0);
+        throw std::runtime_error("cannot write " + p.string() + ": " + what + ": " + std::strerror(e));
+    };
+    for (size_t off = 0; off < content.size();) {
+        ssize_t n = write(f.fd, content.data() + off, content.size() - off);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) fail("write");
+        off += static_cast<size_t>(n);
+    }
+    if (fchmod(f.fd, mode) != 0) fail("fchmod");
+    if (fsync(f.fd) != 0) fail("fsync");
+    if (close(f.fd) != 0) {
+        f.fd = -1;
+        fail("close");
+    }
+    f.fd = -1;
+    if (renameat(d.fd, tmp.c_str(), d.fd, name.c_str()) != 0) fail("rename");
+    fsync(d.fd);
 }
 
 Tree read_tree(const fs::path& dir, const std::vector<std::string>& skip) {

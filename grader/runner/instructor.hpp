@@ -29,7 +29,13 @@ namespace fs = std::filesystem;
 using Tree = std::map<std::string, std::string>;
 
 std::string read(const fs::path& p);
-// Write through a temporary file in the same directory and rename it.
+// Replace `p` atomically: a temporary file with a random name created
+// O_EXCL|O_NOFOLLOW in p's directory (opened O_NOFOLLOW and checked: not
+// writable by others without the sticky bit, owned by root when tito is
+// root), written, fsynced and renamed over p (a symbolic link at p is
+// replaced, never followed). An existing file's mode is kept. Throws
+// std::runtime_error naming the path and the reason. Every file the
+// instructor tools and the reports write goes through here.
 void write_atomic(const fs::path& p, const std::string& content);
 Tree read_tree(const fs::path& dir, const std::vector<std::string>& skip = {});
 // Make `dir` hold exactly `tree`: files not in it are removed (callers back
