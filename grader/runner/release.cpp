@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include <sys/utsname.h>
+#include <unistd.h>
 
 #include "child.hpp"
 #include "cli.hpp"
@@ -31,64 +32,179 @@ const char* const kPackages =
     "cmake ninja-build g++ libboost-dev libboost-program-options-dev catch2 zlib1g-dev libopenblas-dev "
     "libopenblas0-serial";  // the same list as PACKAGES in ./tito
 
+std::string first_line_of(const std::string& s) { return s.substr(0, s.find('\n')); }
+
 struct CopyStats {
     size_t files = 0, bytes = 0;
+    size_t missing = 0;  // tracked, but deleted in the working tree
 };
 
-// What a release leaves out. `rel` is relative to the repository root.
-bool excluded(const fs::path& abs, const std::string& rel, bool is_dir, bool keep_hidden_tests,
-              const fs::path& out) {
+// An executable on PATH ("" when there is none).
+std::string find_program(const std::string& name) {
+    const char* path = std::getenv("PATH");
+    std::stringstream ss(path ? path : "/usr/local/bin:/usr/bin:/bin");
+    std::string dir;
+    while (std::getline(ss, dir, ':')) {
+        if (dir.empty()) continue;
+        fs::path cand = fs::path(dir) / name;
+        if (access(cand.c_str(), X_OK) == 0 && fs::is_regular_file(cand)) return cand.string();
+    }
+    return "";
+}
+
+// What a release leaves out, by path (relative to the repository, '/').
+// `student`: the student edition (not the Gradescope bundle's tree).
+bool excluded(const std::string& rel, bool keep_hidden_tests, bool student) {
     std::string top = rel.substr(0, rel.find('/'));
     if (top == ".git" || top == ".tito" || top == "out" || top == "build" || top.rfind("build-", 0) == 0)
         return true;
-    if (abs == out) return true;
-    std::string name = abs.filename().string();
-    if (is_dir) {
-        std::error_code ec;
-        if (fs::exists(abs / "CMakeCache.txt", ec)) return true;  // a build tree anywhere
-        if (name == "__pycache__" || name == ".cache") return true;
-        if (rel == "datasets/cifar10") return true;  // downloaded data, not ours to ship
-        if (rel == "grader/hidden") return !keep_hidden_tests;
-        // modules/NN_name/reference, and modules/NN_name/fast (a second solution)
-        if (rel.rfind("modules/", 0) == 0 && (name == "reference" || name == "fast") &&
-            std::count(rel.begin(), rel.end(), '/') == 2)
-            return true;
-        return false;
-    }
-    if (name.size() > 4 && name.compare(name.size() - 4, 4, ".swp") == 0) return true;
-    if (name.size() > 4 && name.compare(name.size() - 4, 4, ".pyc") == 0) return true;
-    if (name.find(".tmp-tito") != std::string::npos) return true;
+    if (rel.rfind("datasets/cifar10/", 0) == 0) return true;  // downloaded data, not ours to ship
+    if (rel.rfind("grader/hidden/", 0) == 0) return !keep_hidden_tests;
+    // Instructor material that names the hidden cases: not in the student edition.
+    if (student && rel == "docs/instructors.md") return true;
+    std::vector<std::string> parts;
+    std::stringstream ss(rel);
+    for (std::string part; std::getline(ss, part, '/');) parts.push_back(part);
+    // modules/NN_name/reference/, modules/NN_name/fast/ (a second solution)
+    if (parts.size() > 3 && parts[0] == "modules" && (parts[2] == "reference" || parts[2] == "fast")) return true;
+    for (const std::string& part : parts)
+        if (part == "__pycache__" || part == ".cache") return true;
+    const std::string& name = parts.empty() ? rel : parts.back();
+    for (const char* ext : {".swp", ".pyc"})
+        if (name.size() > 4 && name.compare(name.size() - 4, 4, ext) == 0) return true;
+    if (name.find(".tmp-tito") != std::string::npos || name.find(".tito-") != std::string::npos) return true;
     return false;
 }
 
-CopyStats copy_repository(const fs::path& root, const fs::path& dest, bool keep_hidden_tests,
-                          const fs::path& out) {
-    CopyStats st;
-    fs::create_directories(dest);
-    for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator(); ++it) {
-        const fs::directory_entry& e = *it;
-        std::string rel = fs::relative(e.path(), root).generic_string();
-        bool is_link = e.is_symlink();
-        bool is_dir = !is_link && e.is_directory();
-        if (excluded(e.path(), rel, is_dir, keep_hidden_tests, out)) {
-            if (is_dir) it.disable_recursion_pending();
+// NUL-separated output of `git ls-files` in the repository.
+std::vector<std::string> git_ls_files(const std::string& git, const fs::path& root,
+                                      const std::vector<std::string>& extra) {
+    std::vector<std::string> argv = {git, "-c", "safe.directory=*", "-C", root.string(), "ls-files", "-z"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    ChildLimits lim;
+    lim.timeout_s = 120;
+    lim.capture_bytes = 64 << 20;
+    ChildResult r = run_child(argv, {}, lim);
+    if (!r.started || r.timed_out || r.signal || r.exit_code != 0)
+        throw std::runtime_error("git ls-files failed in " + root.string() + ": " +
+                                 (r.started ? first_line_of(r.err) : r.start_error));
+    std::vector<std::string> out;
+    std::string cur;
+    for (char c : r.out) {
+        if (c == '\0') {
+            if (!cur.empty()) out.push_back(cur);
+            cur.clear();
+        } else {
+            cur += c;
+        }
+    }
+    return out;
+}
+
+// What goes into a release: the files git tracks (as they are in the working
+// tree) plus the untracked files the instructor names, minus the exclusions.
+// Untracked files that are not ignored stop the release unless named or
+// explicitly left out: a gradebook, results or submissions left in the
+// checkout must never ship by accident.
+struct Selection {
+    std::vector<std::string> files;      // relative paths to copy
+    std::vector<std::string> untracked;  // neither ignored nor named: refused
+    size_t missing = 0;
+};
+
+Selection select_files(const fs::path& root, const std::string& git, bool keep_hidden, bool student,
+                       const std::vector<std::string>& include) {
+    Selection sel;
+    std::set<std::string> chosen;
+    for (const std::string& rel : git_ls_files(git, root, {"--cached"})) {
+        if (excluded(rel, keep_hidden, student)) continue;
+        std::error_code ec;
+        if (!fs::exists(fs::symlink_status(root / rel, ec))) {
+            sel.missing++;
             continue;
         }
-        fs::path target = dest / rel;
-        if (is_link) {
-            fs::create_directories(target.parent_path());
-            fs::copy_symlink(e.path(), target);
-        } else if (is_dir) {
-            fs::create_directories(target);
-        } else if (e.is_regular_file()) {
-            fs::create_directories(target.parent_path());
-            fs::copy_file(e.path(), target, fs::copy_options::overwrite_existing);
-            fs::permissions(target, fs::status(e.path()).permissions());
+        chosen.insert(rel);
+    }
+    for (const std::string& rel : git_ls_files(git, root, {"--others", "--exclude-standard"})) {
+        if (excluded(rel, keep_hidden, student)) continue;
+        bool named = false;
+        for (const std::string& inc : include)
+            named = named || rel == inc || rel.rfind(inc + "/", 0) == 0;
+        if (named) chosen.insert(rel);
+        else sel.untracked.push_back(rel);
+    }
+    sel.files.assign(chosen.begin(), chosen.end());
+    return sel;
+}
+
+CopyStats copy_selection(const fs::path& root, const fs::path& dest, const std::vector<std::string>& rels) {
+    CopyStats st;
+    fs::create_directories(dest);
+    for (const std::string& rel : rels) {
+        const fs::path from = root / rel;
+        const fs::path target = dest / rel;
+        fs::create_directories(target.parent_path());
+        fs::file_status ls = fs::symlink_status(from);
+        if (fs::is_symlink(ls)) {
+            fs::copy_symlink(from, target);
+        } else if (fs::is_regular_file(ls)) {
+            fs::copy_file(from, target, fs::copy_options::overwrite_existing);
+            fs::permissions(target, fs::status(from).permissions());
             st.files++;
-            st.bytes += static_cast<size_t>(e.file_size());
+            st.bytes += static_cast<size_t>(fs::file_size(from));
         }
     }
     return st;
+}
+
+// The student edition's README: the student's workflow first; the speed
+// figures become a pointer to docs/benchmarks.md and the instructors' section
+// (and every line about hidden tests) is left out.
+std::string student_readme(const std::string& readme) {
+    std::vector<std::pair<std::string, std::string>> sections;  // title ("" = intro), text
+    std::istringstream in(readme);
+    std::string line;
+    sections.emplace_back("", "");
+    while (std::getline(in, line)) {
+        if (line.rfind("## ", 0) == 0) sections.emplace_back(line.substr(3), "");
+        if (line.find("hidden") != std::string::npos) continue;
+        sections.back().second += line + "\n";
+    }
+    auto lower = [](std::string t) {
+        for (char& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        return t;
+    };
+    std::string intro, student, rest;
+    for (const auto& [title, text] : sections) {
+        std::string t = lower(title);
+        if (title.empty()) intro = text;
+        else if (t.find("instructor") != std::string::npos) continue;
+        else if (t == "speed")
+            rest += "## Speed\n\nBenchmarks of the reference against PyTorch, with the commands that "
+                    "measured them: `docs/benchmarks.md`.\n\n";
+        else if (t.find("student") != std::string::npos) student += text;
+        else rest += text;
+    }
+    // The edition note goes under the title.
+    size_t eol = intro.find('\n');
+    std::string note =
+        "\n*Student edition: the reference modules ship as prebuilt libraries (`prebuilt/`), without "
+        "their sources. `./tito module reset NN` gives you a module's stub back (your files are backed "
+        "up first).*\n";
+    if (intro.rfind("# ", 0) == 0 && eol != std::string::npos) intro.insert(eol + 1, note);
+    else intro = note + intro;
+    return intro + student + rest;
+}
+
+// Debug and local symbols out of a prebuilt library (the dynamic symbol table,
+// which loading needs, stays). False when `strip` is not available.
+bool strip_library(const fs::path& lib) {
+    std::string strip = find_program("strip");
+    if (strip.empty()) return false;
+    ChildLimits lim;
+    lim.timeout_s = 120;
+    ChildResult r = run_child({strip, "--strip-unneeded", lib.string()}, {}, lim);
+    return r.started && !r.timed_out && !r.signal && r.exit_code == 0;
 }
 
 std::string release_cmake() {
@@ -191,7 +307,16 @@ std::string setup_sh() {
            "\n"
            "cmake -S \"$src\" -B \"$src/build\" -G Ninja -DCMAKE_BUILD_TYPE=Release -DTT_BUILD_TESTS=OFF\n"
            "cmake --build \"$src/build\" --target tt_grading\n"
-           "echo \"setup.sh: ready ($src/build/bin/tito-cli)\"\n";
+           "\n"
+           "# Student code runs as unprivileged users: leave them nothing to read. The\n"
+           "# hidden tests' sources go (they are compiled into the graders), and the\n"
+           "# whole tree becomes root-only but for the worker that loads student modules.\n"
+           "rm -rf \"$src/grader/hidden\"\n"
+           "find \"$src/build\" -path '*/hidden/*' -delete 2>/dev/null || true\n"
+           "chmod -R go-rwx \"$src\"\n"
+           "chmod go+x \"$src\" \"$src/build\" \"$src/build/bin\"\n"
+           "chmod go+rx \"$src/build/bin/tt_worker\" \"$src/build/bin/tt_load_check\"\n"
+           "echo \"setup.sh: ready ($src/build/bin/tito-cli; hidden test sources removed, tree root-only)\"\n";
 }
 
 std::string run_autograder(const std::string& modules, double timeout) {
@@ -252,16 +377,21 @@ int cmd_release(const std::vector<std::string>& args) {
         ("modules", po::value<std::string>()->default_value("01-09"),
          "--gradescope: the modules the autograder grades, e.g. 01-03")
         ("timeout", po::value<double>()->default_value(10), "--gradescope: seconds per test case")
-        ("force", "replace DIR when it holds an earlier release or bundle");
+        ("force", "replace DIR when it holds an earlier release or bundle")
+        ("include", po::value<std::vector<std::string>>()->composing(),
+         "ship this untracked file or folder (relative to the repository) too; repeatable")
+        ("skip-untracked", "leave out the untracked files instead of refusing");
     po::variables_map vm = parse_args(args, opts, {}, "release");
     if (vm.count("help")) {
         print_help("tito release --out DIR [--gradescope [--modules 01-09]] [--force]",
-                   "Student release: a copy of the repository without modules/*/reference/,\n"
-                   "grader/hidden/, build directories and .git, with the reference modules as\n"
+                   "Student release: the files git tracks, without modules/*/reference/,\n"
+                   "grader/hidden/ and docs/instructors.md, with the reference modules as\n"
                    "prebuilt libraries (DIR/prebuilt/, used by CMake through prebuilt/release.cmake)\n"
                    "and a pristine copy of the stubs in .tito/stubs/ (for ./tito module reset).\n"
                    "--gradescope: an autograder bundle: DIR/setup.sh, DIR/run_autograder, the\n"
                    "release with the hidden tests in DIR/tinytorch/, all zipped in DIR/autograder.zip.\n"
+                   "Untracked files (not ignored by .gitignore) stop the release: commit them,\n"
+                   "ignore them, name them with --include, or leave them out with --skip-untracked.\n"
                    "Needs the instructor's repository (reference sources) and the built\n"
                    "reference libraries (./tito builds them). See docs/instructors.md.",
                    opts);
@@ -330,6 +460,44 @@ int cmd_release(const std::vector<std::string>& args) {
         }
     }
 
+    // What ships: the tracked files, plus the untracked ones named with --include.
+    const std::string git = find_program("git");
+    if (git.empty() || !fs::exists(root / ".git")) {
+        std::cerr << "tito: release ships the files git tracks, and "
+                  << (git.empty() ? "git is not installed (apt-get install git)"
+                                  : root.string() + " is not a git checkout (git init && git add -A && git commit)")
+                  << "\n";
+        return kLoadError;
+    }
+    std::vector<std::string> include;
+    if (vm.count("include"))
+        for (std::string inc : vm["include"].as<std::vector<std::string>>()) {
+            fs::path abs = fs::absolute(inc).lexically_normal();
+            std::string rel = abs.lexically_relative(root).generic_string();
+            if (rel.empty() || rel == "." || rel.rfind("..", 0) == 0 || !fs::exists(abs))
+                throw UsageError{"--include " + inc + ": not a file or folder inside " + root.string(), "release"};
+            while (!rel.empty() && rel.back() == '/') rel.pop_back();
+            include.push_back(rel);
+        }
+    Selection sel;
+    try {
+        sel = select_files(root, git, gradescope, !gradescope, include);
+    } catch (const std::exception& e) {
+        std::cerr << "tito: " << e.what() << "\n";
+        return kLoadError;
+    }
+    if (!sel.untracked.empty() && !vm.count("skip-untracked")) {
+        std::cerr << "tito: " << sel.untracked.size() << " untracked file" << (sel.untracked.size() == 1 ? "" : "s")
+                  << " in " << root.string() << " would not be released, and nothing says whether "
+                  << (sel.untracked.size() == 1 ? "it" : "they") << " should:\n";
+        for (size_t i = 0; i < sel.untracked.size() && i < 10; ++i) std::cerr << "  " << sel.untracked[i] << "\n";
+        if (sel.untracked.size() > 10) std::cerr << "  ... and " << sel.untracked.size() - 10 << " more\n";
+        std::cerr << "  Gradebooks, results and submissions belong outside the repository. Commit what should\n"
+                     "  ship, add the rest to .gitignore, or: --include PATH (ship it), --skip-untracked (leave\n"
+                     "  all of them out).\n";
+        return kUsage;
+    }
+
     fs::path out = fs::absolute(vm["out"].as<std::string>()).lexically_normal();
     if (out.filename().empty()) out = out.parent_path();
     {
@@ -351,7 +519,7 @@ int cmd_release(const std::vector<std::string>& args) {
     }
 
     const fs::path tree = gradescope ? out / "tinytorch" : out;
-    CopyStats st = copy_repository(root, tree, gradescope, out);
+    CopyStats st = copy_selection(root, tree, sel.files);
 
     // The stubs, as generated now, in student/ and as the pristine copy.
     size_t differs = 0;
@@ -366,34 +534,32 @@ int cmd_release(const std::vector<std::string>& args) {
         std::cerr << "tito: note: the committed stubs of " << differs << " module" << (differs == 1 ? "" : "s")
                   << " differ from the generator; the release has the generated ones (./tito stubs check)\n";
 
-    // The prebuilt reference libraries.
+    // The prebuilt reference libraries, stripped of local symbols and debug
+    // information (the internal function names of the solution).
     std::vector<std::pair<std::string, std::string>> libs;
     fs::create_directories(tree / "prebuilt");
+    size_t unstripped = 0;
     for (int m : modules) {
         std::string name = "tt_" + std::string(tt::module_info(m).dir) + "_reference.so";
         fs::copy_file(fs::path(p.lib_dir) / name, tree / "prebuilt" / name, fs::copy_options::overwrite_existing);
+        if (!strip_library(tree / "prebuilt" / name)) unstripped++;
         auto h = tt::progress::fnv1a64_file((tree / "prebuilt" / name).string());
         libs.emplace_back(name, h ? hex64(*h) : "?");
     }
+    if (unstripped)
+        std::cerr << "tito: warning: " << unstripped << " prebuilt librar" << (unstripped == 1 ? "y" : "ies")
+                  << " could not be stripped (is binutils' strip installed?): their internal symbol names ship\n";
     files::write_atomic(tree / "prebuilt" / "release.cmake", release_cmake());
-    // The README says which edition this is, under its title.
-    if (fs::exists(tree / "README.md")) {
-        std::string readme = files::read(tree / "README.md");
-        size_t eol = readme.find('\n');
-        if (eol != std::string::npos && readme.rfind("# ", 0) == 0) {
-            readme.insert(eol + 1,
-                          "\n*Student edition: the reference modules ship as prebuilt libraries "
-                          "(`prebuilt/`), without their sources. `./tito module reset NN` gives you "
-                          "a module's stub back (your files are backed up first).*\n");
-            files::write_atomic(tree / "README.md", readme);
-        }
-    }
+    // The README: the student's workflow first, no instructor material.
+    if (fs::exists(tree / "README.md"))
+        files::write_atomic(tree / "README.md", student_readme(files::read(tree / "README.md")));
     files::write_atomic(tree / "prebuilt" / "README.md", prebuilt_readme(libs));
 
     if (!gradescope) {
         std::cout << "Student release written to " << out.string() << ":\n"
-                  << "  " << st.files << " files copied (without modules/*/reference/, grader/hidden/, build "
-                  << "directories, .git)\n"
+                  << "  " << st.files << " files copied (the files git tracks"
+                  << (include.empty() ? "" : " and the --include ones")
+                  << ", without the reference sources, the hidden tests and the instructor docs)\n"
                   << "  " << libs.size() << " prebuilt reference libraries in prebuilt/\n"
                   << "  pristine stubs in .tito/stubs/ (./tito module reset NN)\n"
                   << "Students: ./tito setup && ./tito test 01\n";
@@ -421,7 +587,8 @@ int cmd_release(const std::vector<std::string>& args) {
     }
     std::cout << "Gradescope autograder written to " << out.string() << ":\n"
               << "  autograder.zip   upload this (setup.sh, run_autograder, tinytorch/)\n"
-              << "  tinytorch/       the student release plus grader/hidden/ (" << st.files << " files)\n"
+              << "  tinytorch/       the student release plus grader/hidden/ (" << st.files
+              << " files: the files git tracks" << (include.empty() ? "" : " and the --include ones") << ")\n"
               << "  grades modules " << module_spec << ", isolated, " << timeout << " s per test case\n"
               << "Try it locally: see docs/instructors.md (AUTOGRADER_ROOT).\n";
     return kOk;
