@@ -56,6 +56,9 @@ std::optional<std::string> impl_from_env();
 int parse_module_arg(const std::string& s, const std::string& command);
 using tt::progress::two_digits;
 
+// The one number format of tito's output: points, seconds, limits ("2.5", "59").
+std::string format_number(double v);
+
 // Colour only for terminals (and not with NO_COLOR).
 bool use_colour();
 std::string paint(const std::string& text, const char* code);  // code like "32" green
