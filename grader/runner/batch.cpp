@@ -1,13 +1,19 @@
 // batch.cpp - `tito grade-batch SUBMISSIONS_DIR`: grade a whole class.
 //
-// Each submission is a directory with a student's files (layout in
-// docs/instructors.md). Per submission, in a work directory of its own:
+// Each submission is a directory (or a .zip / .tar.gz) with a student's files
+// (layout in docs/instructors.md). Per submission, in a work directory named
+// by its index (never by the student's name, which may hold anything):
 //   1. stage: copy the student files of each graded module into
 //      src/modules/NN_name/student/ (a module the submission lacks gets the
-//      pristine stub, graded zero);
-//   2. build: configure grader/batch/ (the same CMake function as the
-//      repository's modules) and build each student library on its own, so a
-//      module that does not compile costs that module only;
+//      pristine stub, graded zero; a flat upload's files are mapped by their
+//      unique names; files that look like module files but are not used are
+//      named in the reason);
+//   2. build: configure grader/batch/ (from a copy of the public headers and
+//      CMake files: the build never needs the repository) and build each
+//      student library on its own, so a module that does not compile costs
+//      that module only. As root, the build runs as an unprivileged user of
+//      its own, in folders only that user can read: a submission cannot
+//      #include or .incbin a root-only file, nor read another submission;
 //   3. grade: lib/ holds the student libraries and copies of the reference
 //      ones; `tito-cli grade NN` (this program, as a child) grades each module
 //      isolated, one process per test case, with --json;
@@ -28,8 +34,16 @@
 
 #include <unistd.h>
 
+#include <csignal>
+#include <cstring>
+#include <functional>
+#include <fstream>
+
+#include <sys/stat.h>
+
 #include "child.hpp"
 #include "cli.hpp"
+#include "gradebook.hpp"
 #include "instructor.hpp"
 
 namespace fs = std::filesystem;
@@ -42,7 +56,8 @@ std::vector<int> parse_module_list_arg(const std::string& spec, const std::strin
 namespace {
 
 struct Settings {
-    fs::path root;         // the repository (grader/batch/, the stubs)
+    fs::path root;         // the repository (the stubs, the reference sources for the hints)
+    fs::path toolchain;    // <work>/toolchain: grader/batch/, cmake/, core/include/ copied
     fs::path bin_dir;      // tito-cli and the graders
     fs::path lib_dir;      // the reference libraries
     fs::path self;         // this program
@@ -51,7 +66,15 @@ struct Settings {
     std::vector<int> modules;
     std::map<int, double> max_points;
     std::map<int, files::Tree> stubs;
+    std::map<int, files::Tree> references;  // for "identical to the reference"
     double timeout = 10;
+    double module_budget = 300;  // seconds for one module's grading run
+    int max_timeouts = 3;        // a module's run stops after this many timed-out cases
+    bool drop_builds = false;    // root: builds run as an unprivileged user
+    bool integrated = false;     // also grade the top module on the student's own stack
+    std::string hidden_visibility = "after_published";
+    std::string live_results;    // --single: results.json rewritten as cases finish
+    fs::path export_dir;         // --export-sources: DIR/NN_name/<id>/...
     double build_timeout = 300;
     int parallel = 1;  // ninja jobs and test cases at a time, per submission
 };
@@ -65,6 +88,9 @@ struct ModuleResult {
     std::string problem;  // does not compile / could not be graded: why
     std::string note;     // crashes, timeouts, load errors; missing files
     Json tests = Json::array();
+    files::Tree sources;  // what was staged from the submission (file name -> text)
+    std::string hash;     // gradebook::normalised_hash(sources), "" without files
+    bool is_reference = false;  // the sources are the reference's, comments aside
 };
 
 struct SubmissionResult {
@@ -74,6 +100,8 @@ struct SubmissionResult {
     std::string status;  // ok | compile_error | error | no_files
     std::vector<std::string> reasons;
     double seconds = 0;
+    std::string similarity;  // filled in for the CSV
+    double integrated_score = -1, integrated_max = 0;  // --integrated
 };
 
 std::string dir_name(int m) { return tt::module_info(m).dir; }
@@ -101,9 +129,10 @@ std::string replace_all(std::string s, const std::string& from, const std::strin
 
 // A build log as a student should read it: paths relative to the submission
 // ("modules/01_tensor/student/shape.cpp:48:1: error: ..."), no progress lines.
-std::string readable_build_output(const std::string& text, const fs::path& src) {
+std::string readable_build_output(const std::string& text, const fs::path& src, const fs::path& toolchain) {
     std::string s = replace_all(text, ".dir" + src.string() + "/", ".dir/");
     s = replace_all(s, src.string() + "/", "");
+    if (!toolchain.empty()) s = replace_all(s, toolchain.string() + "/", "");
     std::istringstream in(s);
     std::string line, out;
     static const std::regex progress(R"(^\[[0-9]+/[0-9]+\] .*)");
@@ -166,6 +195,8 @@ bool is_source_name(const fs::path& p) {
     return ext.count(p.extension().string()) > 0;
 }
 
+bool skipped_name(const std::string& name) { return name.empty() || name[0] == '.' || name == "__MACOSX"; }
+
 // Source files directly in `dir` (not following symlinks).
 std::vector<fs::path> sources_in(const fs::path& dir) {
     std::vector<fs::path> out;
@@ -173,6 +204,28 @@ std::vector<fs::path> sources_in(const fs::path& dir) {
     if (!fs::is_directory(fs::symlink_status(dir, ec))) return out;
     for (const auto& e : fs::directory_iterator(dir, ec))
         if (fs::is_regular_file(e.symlink_status()) && is_source_name(e.path())) out.push_back(e.path());
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+// Every source file under `root` (no symlinks, no hidden folders), relative,
+// at most 6 levels and 5000 entries deep.
+std::vector<std::string> all_sources(const fs::path& root) {
+    std::vector<std::string> out;
+    std::error_code ec;
+    size_t seen = 0;
+    for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::recursive_directory_iterator();
+         it.increment(ec)) {
+        if (++seen > 5000) break;
+        const std::string name = it->path().filename().string();
+        fs::file_status st = it->symlink_status();
+        if (fs::is_directory(st) && (skipped_name(name) || it.depth() >= 6)) {
+            it.disable_recursion_pending();
+            continue;
+        }
+        if (fs::is_regular_file(st) && is_source_name(it->path()))
+            out.push_back(fs::relative(it->path(), root).generic_string());
+    }
     std::sort(out.begin(), out.end());
     return out;
 }
@@ -186,14 +239,14 @@ bool looks_like_root(const fs::path& dir) {
 }
 
 // A submission may be wrapped in one folder (an unzipped archive): go down
-// while there is exactly one visible folder and nothing that looks like ours.
+// while there is exactly one visible folder, no source file and nothing that
+// looks like ours.
 fs::path submission_root(fs::path dir) {
-    for (int depth = 0; depth < 3 && !looks_like_root(dir); ++depth) {
+    for (int depth = 0; depth < 3 && !looks_like_root(dir) && sources_in(dir).empty(); ++depth) {
         std::vector<fs::path> subdirs;
         std::error_code ec;
         for (const auto& e : fs::directory_iterator(dir, ec)) {
-            std::string name = e.path().filename().string();
-            if (name.empty() || name[0] == '.' || name == "__MACOSX") continue;
+            if (skipped_name(e.path().filename().string())) continue;
             if (fs::is_directory(e.symlink_status())) subdirs.push_back(e.path());
         }
         if (subdirs.size() != 1) break;
@@ -211,6 +264,17 @@ std::optional<fs::path> module_sources(const fs::path& root, int m) {
     return std::nullopt;
 }
 
+// The graded module whose stub has a file of this name, when exactly one has.
+std::optional<int> module_of_file_name(const Settings& s, const std::string& name) {
+    std::optional<int> found;
+    for (int m : s.modules)
+        if (s.stubs.at(m).count(name)) {
+            if (found) return std::nullopt;
+            found = m;
+        }
+    return found;
+}
+
 // ------------------------------------------------------------ one submission
 
 struct Logged {
@@ -219,10 +283,11 @@ struct Logged {
 };
 
 Logged run_logged(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
-                  double timeout, std::string& log) {
+                  double timeout, std::string& log, long uid = -1) {
     ChildLimits lim;
     lim.timeout_s = timeout;
     lim.capture_bytes = 1 << 20;
+    lim.run_as_uid = lim.run_as_gid = uid;
     Logged l{run_child(argv, env, lim)};
     log += "$";
     for (const std::string& a : argv) log += " " + a;
@@ -234,12 +299,35 @@ Logged run_logged(const std::vector<std::string>& argv, const std::map<std::stri
     return l;
 }
 
-// The line of a compiler log that says what is wrong.
-std::string compile_problem(const Logged& l, const fs::path& src, double timeout) {
+// "modules/01_tensor/student/shape.cpp:48:7: error: ..." -> true (a location in the student's files).
+bool in_student_file(const std::string& line) {
+    static const std::regex loc(R"(^modules/[0-9][0-9]_[a-z]+/student/[^:]+:[0-9]+:([0-9]+:)?.*)");
+    return std::regex_match(line, loc);
+}
+
+// The line of a compiler log that says what is wrong, at the student's own
+// line: an error inside a header's macro names the student's line in a later
+// "in expansion of macro" / "required from here" note, which is used instead.
+std::string compile_problem(const Settings& s, const Logged& l, const fs::path& src, double timeout) {
     if (!l.r.started) return l.r.start_error;
     if (l.r.timed_out) return "the build took longer than " + fmt(timeout) + " s";
-    std::vector<std::string> lines = nonempty_lines(readable_build_output(l.r.out + "\n" + l.r.err, src));
-    for (const char* key : {": error:", "undefined reference", "CMake Error", "error"})
+    std::vector<std::string> lines =
+        nonempty_lines(readable_build_output(l.r.out + "\n" + l.r.err, src, s.toolchain));
+    for (size_t i = 0; i < lines.size(); ++i) {
+        const std::string& line = lines[i];
+        size_t at = line.find(": error:");
+        if (at == std::string::npos) at = line.find(": fatal error:");
+        if (at == std::string::npos || line.rfind("FAILED:", 0) == 0) continue;
+        if (in_student_file(line)) return shorten(line);
+        for (size_t j = i + 1; j < lines.size() && j < i + 40; ++j) {
+            if (lines[j].find("error:") != std::string::npos) break;
+            if (!in_student_file(lines[j])) continue;
+            std::string where = lines[j].substr(0, lines[j].find(": "));
+            return shorten(where + line.substr(at));
+        }
+        return shorten(line);
+    }
+    for (const char* key : {"undefined reference", "CMake Error", "error"})
         for (size_t i = 0; i < lines.size(); ++i) {
             const std::string& line = lines[i];
             if (line.find(key) == std::string::npos || line.rfind("FAILED:", 0) == 0 ||
@@ -253,25 +341,115 @@ std::string compile_problem(const Logged& l, const fs::path& src, double timeout
     return "the build failed (exit code " + std::to_string(l.r.exit_code) + ")";
 }
 
-void grade_module(const Settings& s, const fs::path& work, const fs::path& out, ModuleResult& mr) {
+// Cases of a grade report that timed out.
+size_t timed_out_cases(const Json& doc) {
+    size_t n = 0;
+    if (const Json* tests = doc.find("tests"); tests && tests->is_array())
+        for (const Json& t : tests->items())
+            if (t.string_or("output", "").rfind("timed out", 0) == 0) n++;
+    return n;
+}
+
+// The module's grade report (as far as it got) into `mr`.
+void take_report(const Settings& s, const Json& doc, ModuleResult& mr) {
+    mr.graded = true;
+    mr.score = doc.number_or("score", 0);
+    mr.max = s.max_points.at(mr.number);
+    mr.tests = Json::array();
+    std::map<std::string, int> bad;
+    if (const Json* tests = doc.find("tests"); tests && tests->is_array()) {
+        for (const Json& t : tests->items()) {
+            Json copy = t;
+            copy.set("name", label(mr.number) + ": " + t.string_or("name", "?"));
+            // The grader marks its hidden cases (the [hidden] tag, never the
+            // name); the instructor chooses when Gradescope shows them.
+            if (t.string_or("visibility", "visible") != "visible") copy.set("visibility", s.hidden_visibility);
+            std::string output = t.string_or("output", "");
+            for (const char* outcome : {"crashed", "timed out", "load error"})
+                if (output.rfind(outcome, 0) == 0) bad[outcome]++;
+            mr.tests.push_back(copy);
+        }
+    }
+    mr.note.clear();
+    for (const auto& [outcome, n] : bad)
+        mr.note += (mr.note.empty() ? "" : ", ") + std::to_string(n) + " " + outcome;
+}
+
+// The grading child of one module: found by its parent (us) and its report
+// path on its command line, so that it can be stopped early.
+void kill_grading_child(const std::string& json_path) {
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator("/proc", ec)) {
+        std::string pid = e.path().filename().string();
+        if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
+        std::ifstream stat(e.path() / "stat");
+        std::string line;
+        std::getline(stat, line);
+        size_t close = line.rfind(')');
+        if (close == std::string::npos) continue;
+        std::istringstream rest(line.substr(close + 2));
+        std::string state;
+        long ppid = 0;
+        rest >> state >> ppid;
+        if (ppid != getpid()) continue;
+        std::ifstream cmd(e.path() / "cmdline", std::ios::binary);
+        std::string argv((std::istreambuf_iterator<char>(cmd)), std::istreambuf_iterator<char>());
+        if (argv.find(json_path + '\0') == std::string::npos) continue;
+        // The child leads its own process group (run_child calls setsid).
+        kill(-static_cast<pid_t>(std::stol(pid)), SIGKILL);
+    }
+}
+
+using Progress = std::function<void(const ModuleResult&)>;
+
+void grade_module(const Settings& s, const fs::path& work, const fs::path& out, ModuleResult& mr,
+                  const Progress& progress) {
     const std::string nn = two_digits(mr.number);
-    fs::path json_path = out / ("grade-" + nn + ".json");
+    const fs::path json_path = work / ("grade-" + nn + ".json");
     std::error_code ec;
     fs::remove(json_path, ec);
     std::string log;
-    // Every case has its own time limit; this bounds the whole module.
-    double limit = std::max(600.0, s.timeout * 400);
+    // While the module is graded, its report (rewritten after every case) is
+    // watched: the live results.json follows it, and the run is stopped after
+    // --max-timeouts timed-out cases (a hung module would cost every case's limit).
+    std::atomic<bool> done{false};
+    std::atomic<bool> stopped{false};
+    std::thread watcher([&] {
+        fs::file_time_type seen{};
+        while (!done) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(500));
+            std::error_code e;
+            auto t = fs::last_write_time(json_path, e);
+            if (e || t == seen) continue;
+            seen = t;
+            try {
+                Json doc = Json::parse(files::read(json_path));
+                ModuleResult partial = mr;
+                take_report(s, doc, partial);
+                if (progress) progress(partial);
+                if (s.max_timeouts > 0 && timed_out_cases(doc) >= static_cast<size_t>(s.max_timeouts) && !stopped) {
+                    stopped = true;
+                    kill_grading_child(json_path.string());
+                }
+            } catch (const std::exception&) {
+            }
+        }
+    });
     Logged l = run_logged({s.self.string(), "grade", nn, "--no-record", "--json", json_path.string(),
                            "--timeout", fmt(s.timeout), "--jobs", std::to_string(s.parallel)},
                           {{"TITO_LIB_DIR", (work / "lib").string()},
                            {"TITO_IMPL", ""},
                            {"TITO_PROGRESS", (work / "progress.json").string()},
                            {"NO_COLOR", "1"}},
-                          limit, log);
+                          s.module_budget, log);
+    done = true;
+    watcher.join();
     files::write_atomic(out / ("grade-" + nn + ".txt"), log);
     Json doc;
     try {
-        doc = Json::parse(files::read(json_path));
+        std::string text = files::read(json_path);
+        files::write_atomic(out / ("grade-" + nn + ".json"), text);
+        doc = Json::parse(text);
     } catch (const std::exception&) {
         std::string why = l.r.timed_out ? "timed out" : l.r.signal ? signal_description(l.r.signal)
                                                                      : "exit code " + std::to_string(l.r.exit_code);
@@ -279,101 +457,200 @@ void grade_module(const Settings& s, const fs::path& work, const fs::path& out, 
         mr.problem = "could not be graded (" + why + ")" + (lines.empty() ? "" : ": " + shorten(lines.back()));
         return;
     }
-    mr.graded = true;
-    mr.score = doc.number_or("score", 0);
-    mr.max = doc.number_or("max_score", s.max_points.at(mr.number));
-    std::map<std::string, int> bad;
-    if (const Json* tests = doc.find("tests"); tests && tests->is_array()) {
-        for (const Json& t : tests->items()) {
-            Json copy = t;
-            std::string name = t.string_or("name", "?");
-            copy.set("name", label(mr.number) + ": " + name);
-            // Hidden cases: Gradescope shows them once the grades are published.
-            if (name.rfind("hidden:", 0) == 0) copy.set("visibility", "after_published");
-            std::string output = t.string_or("output", "");
-            for (const char* outcome : {"crashed", "timed out", "load error"})
-                if (output.rfind(outcome, 0) == 0) bad[outcome]++;
-            mr.tests.push_back(copy);
-        }
-    }
-    for (const auto& [outcome, n] : bad)
-        mr.note += (mr.note.empty() ? "" : ", ") + std::to_string(n) + " " + outcome;
+    take_report(s, doc, mr);
+    size_t finished = mr.tests.size();
+    if (stopped)
+        mr.note += (mr.note.empty() ? "" : ", ") + std::string("stopped after ") + std::to_string(s.max_timeouts) +
+                   " timed-out cases (" + std::to_string(finished) + " cases run; the rest score 0)";
+    else if (l.r.timed_out)
+        mr.note += (mr.note.empty() ? "" : ", ") + std::string("the module's time budget (") + fmt(s.module_budget) +
+                   " s) ran out after " + std::to_string(finished) + " cases (the rest score 0)";
 }
 
-SubmissionResult grade_submission(const Settings& s, const fs::path& dir, const std::string& id) {
-    auto t0 = std::chrono::steady_clock::now();
-    SubmissionResult res;
-    res.id = id;
-    const fs::path out = s.results_dir / id;
-    const fs::path work = s.work_dir / id;
-    fs::create_directories(out);
-    // What an earlier run left here would be mistaken for this run's.
-    for (const auto& e : fs::directory_iterator(out)) {
-        static const std::regex ours(R"((results\.json|build\.log|grade-[0-9][0-9]\.(txt|json)))");
-        if (e.is_regular_file() && std::regex_match(e.path().filename().string(), ours)) fs::remove(e.path());
-    }
-    fs::remove_all(work);
-    const fs::path src = work / "src", build = work / "build", lib = work / "lib";
-    fs::create_directories(lib);
+// A user for the builds of one tito process: far above any real account and
+// below the per-case users of isolation.cpp (from 2,000,000,000), one per
+// submission slot, distinct between tito processes.
+long build_uid(size_t index) {
+    return 1900000000L + static_cast<long>(getpid() % 30000) * 1024 + static_cast<long>(index % 1024);
+}
 
-    // 1. Stage.
-    const fs::path root = submission_root(dir);
-    int with_files = 0;
+// mkdir with a mode, owned by `uid` (when >= 0); an existing path is an error.
+void make_dir(const fs::path& p, mode_t mode, long uid = -1) {
+    if (mkdir(p.c_str(), mode) != 0)
+        throw std::runtime_error("cannot create " + p.string() + ": " + std::strerror(errno));
+    chmod(p.c_str(), mode);
+    if (uid >= 0 && chown(p.c_str(), static_cast<uid_t>(uid), static_cast<gid_t>(uid)) != 0)
+        throw std::runtime_error("cannot give " + p.string() + " to the build user: " + std::strerror(errno));
+}
+
+void chown_tree(const fs::path& dir, long uid) {
+    if (uid < 0) return;
+    std::error_code ec;
+    lchown(dir.c_str(), static_cast<uid_t>(uid), static_cast<gid_t>(uid));
+    for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator();
+         it.increment(ec))
+        lchown(it->path().c_str(), static_cast<uid_t>(uid), static_cast<gid_t>(uid));
+}
+
+// .zip / .tar.gz / .tgz / .tar: unpacked into `dest` by the build user.
+bool is_archive(const fs::path& p) {
+    std::string n = p.filename().string();
+    for (const char* ext : {".zip", ".tar.gz", ".tgz", ".tar"})
+        if (n.size() > std::strlen(ext) && n.compare(n.size() - std::strlen(ext), std::strlen(ext), ext) == 0)
+            return true;
+    return false;
+}
+
+std::string archive_id(const fs::path& p) {
+    std::string n = p.filename().string();
+    for (const char* ext : {".zip", ".tar.gz", ".tgz", ".tar"})
+        if (n.size() > std::strlen(ext) && n.compare(n.size() - std::strlen(ext), std::strlen(ext), ext) == 0)
+            return n.substr(0, n.size() - std::strlen(ext));
+    return n;
+}
+
+std::string unpack(const Settings& s, const fs::path& archive, const fs::path& dest, long uid, std::string& log) {
+    if (fs::file_size(archive) > (64u << 20)) return "the archive is over 64 MiB";
+    fs::path copy = dest / ("upload" + std::string(archive.extension() == ".zip" ? ".zip" : ".tar.gz"));
+    fs::copy_file(archive, copy);
+    chown_tree(dest, uid);
+    Logged l = run_logged({cmake_command(), "-E", "chdir", dest.string(), cmake_command(), "-E", "tar", "xf",
+                           copy.filename().string()},
+                          {{"HOME", dest.string()}}, 120, log, uid);
+    fs::remove(copy);
+    (void)s;
+    if (!l.ok()) return "the archive could not be unpacked: " + shorten(first_line(l.r.err + l.r.out), 160);
+    return "";
+}
+
+// Stage the graded modules' files into src/; the module results, with notes.
+std::vector<ModuleResult> stage(const Settings& s, const fs::path& root, const fs::path& src, int& with_files,
+                                std::vector<std::string>& remarks) {
+    std::vector<ModuleResult> modules;
+    const std::vector<std::string> found = all_sources(root);
+    std::set<std::string> used;
+    // A flat upload: files named like exactly one graded module's, found once.
+    std::map<std::string, int> name_count;
+    for (const std::string& rel : found) name_count[fs::path(rel).filename().string()]++;
     for (int m : s.modules) {
         ModuleResult mr;
         mr.number = m;
         mr.max = s.max_points.at(m);
         fs::path dest = src / "modules" / dir_name(m) / "student";
         fs::create_directories(dest);
+        std::vector<fs::path> chosen;
+        bool flat = false;
         if (auto from = module_sources(root, m)) {
-            mr.has_files = true;
-            with_files++;
-            for (const fs::path& f : sources_in(*from)) {
-                if (fs::file_size(f) > (4u << 20)) {
-                    mr.note = "skipped " + f.filename().string() + " (over 4 MiB)";
-                    continue;
-                }
-                fs::copy_file(f, dest / f.filename(), fs::copy_options::overwrite_existing);
-            }
+            chosen = sources_in(*from);
         } else {
+            for (const std::string& rel : found) {
+                std::string name = fs::path(rel).filename().string();
+                if (name_count[name] == 1 && module_of_file_name(s, name) == m) chosen.push_back(root / rel);
+            }
+            flat = !chosen.empty();
+        }
+        if (chosen.empty()) {
             files::write_tree(dest, s.stubs.at(m));
             mr.note = "no files in the submission: graded the stub";
+            modules.push_back(std::move(mr));
+            continue;
         }
-        res.modules.push_back(std::move(mr));
-    }
-
-    auto finish = [&](const std::string& status) {
-        res.status = status;
-        std::string absent;
-        for (const ModuleResult& mr : res.modules) {
-            res.score += mr.score;
-            res.max += mr.max;
-            if (!mr.problem.empty()) res.reasons.push_back(dir_name(mr.number) + " " + mr.problem);
-            else if (!mr.has_files) absent += (absent.empty() ? "" : ", ") + two_digits(mr.number);
-            else if (!mr.note.empty()) res.reasons.push_back(dir_name(mr.number) + ": " + mr.note);
+        mr.has_files = true;
+        with_files++;
+        // A flat upload may hold only the files the student changed: the stub has the rest.
+        if (flat) files::write_tree(dest, s.stubs.at(m));
+        for (const fs::path& f : chosen) {
+            used.insert(fs::relative(f, root).generic_string());
+            if (fs::file_size(f) > (4u << 20)) {
+                mr.note = "skipped " + f.filename().string() + " (over 4 MiB)";
+                continue;
+            }
+            std::string text = files::read(f);
+            mr.sources[f.filename().string()] = text;
+            files::write_atomic(dest / f.filename(), text);
         }
-        if (!absent.empty() && status != "no_files")
-            res.reasons.push_back("no files for module" + std::string(absent.size() > 2 ? "s " : " ") + absent +
-                                  " (graded the stub)");
-        res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        return res;
-    };
-
-    if (with_files == 0) {
-        for (ModuleResult& mr : res.modules) mr.note.clear();
-        res.reasons.push_back("no student files found (expected modules/NN_name/student/*.cpp)");
-        SubmissionResult r = finish("no_files");
-        return r;
+        if (flat) {
+            std::string names;
+            for (const fs::path& f : chosen) names += (names.empty() ? "" : ", ") + fs::relative(f, root).generic_string();
+            remarks.push_back(two_digits(m) + " from a flat upload: " + names);
+        }
+        mr.hash = gradebook::normalised_hash(mr.sources);
+        // Identical to the reference, comments and layout aside (solution markers included).
+        if (auto ref = s.references.find(m); ref != s.references.end()) {
+            bool same = true, any = false;
+            for (const auto& [name, text] : mr.sources) {
+                auto r = ref->second.find(name);
+                if (r == ref->second.end()) continue;
+                any = true;
+                same = same && gradebook::normalise(text) == gradebook::normalise(r->second);
+            }
+            mr.is_reference = any && same && mr.sources != s.stubs.at(m);
+        }
+        modules.push_back(std::move(mr));
     }
+    // Files that look like a module's but were not used: say where they belong.
+    std::vector<std::string> unused;
+    for (const std::string& rel : found) {
+        if (used.count(rel)) continue;
+        std::string name = fs::path(rel).filename().string();
+        if (auto m = module_of_file_name(s, name); m && name_count[name] == 1)
+            unused.push_back(rel + " (not used: module " + two_digits(*m) + "'s files go in modules/" +
+                             dir_name(*m) + "/student/)");
+    }
+    for (size_t i = 0; i < unused.size() && i < 5; ++i) remarks.push_back(unused[i]);
+    if (unused.size() > 5) remarks.push_back(std::to_string(unused.size() - 5) + " more unused files");
+    if (with_files == 0 && !found.empty()) {
+        std::string names;
+        for (size_t i = 0; i < found.size() && i < 5; ++i) names += (i ? ", " : "") + found[i];
+        remarks.push_back("found only " + names + (found.size() > 5 ? ", ..." : ""));
+    }
+    return modules;
+}
 
-    // 2. Build.
-    std::string log;
+struct Submission {
+    std::string id;  // the folder's (or archive's) name: the gradebook id
+    fs::path path;   // a folder or an archive
+    size_t index = 0;
+};
+
+SubmissionResult finish_result(SubmissionResult res, const std::string& status, const std::vector<std::string>& remarks,
+                               std::chrono::steady_clock::time_point t0) {
+    res.status = status;
+    res.score = res.max = 0;
+    std::string absent;
+    for (const ModuleResult& mr : res.modules) {
+        res.score += mr.score;
+        res.max += mr.max;
+        if (!mr.problem.empty()) res.reasons.push_back(dir_name(mr.number) + " " + mr.problem);
+        else if (!mr.has_files) absent += (absent.empty() ? "" : ", ") + two_digits(mr.number);
+        else if (!mr.note.empty()) res.reasons.push_back(dir_name(mr.number) + ": " + mr.note);
+    }
+    if (!absent.empty() && status != "no_files")
+        res.reasons.push_back("no files for module" + std::string(absent.size() > 2 ? "s " : " ") + absent +
+                              " (graded the stub)");
+    for (const std::string& r : remarks) res.reasons.push_back(r);
+    res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return res;
+}
+
+Json failed_case(const std::string& name, double max, const std::string& output) {
+    Json t = Json::object();
+    t.set("name", name);
+    t.set("score", 0.0);
+    t.set("max_score", max);
+    t.set("status", "failed");
+    t.set("output", output);
+    return t;
+}
+
+std::vector<std::string> configure_command(const Settings& s, const fs::path& src, const fs::path& build,
+                                           const fs::path& built) {
     std::string module_list;
     for (int m : s.modules) module_list += (module_list.empty() ? "" : ";") + dir_name(m);
-    std::vector<std::string> configure = {cmake_command(), "-S", (s.root / "grader" / "batch").string(),
+    std::vector<std::string> configure = {cmake_command(), "-S", (s.toolchain / "grader" / "batch").string(),
                                           "-B", build.string(),
                                           "-DTT_SUBMISSION_DIR=" + src.string(),
-                                          "-DTT_SUBMISSION_LIB_DIR=" + lib.string(),
+                                          "-DTT_SUBMISSION_LIB_DIR=" + built.string(),
                                           "-DTT_SUBMISSION_MODULES=" + module_list};
 #ifdef TT_CMAKE_GENERATOR
     configure.push_back(std::string("-G") + TT_CMAKE_GENERATOR);
@@ -390,11 +667,17 @@ SubmissionResult grade_submission(const Settings& s, const fs::path& dir, const 
 #ifdef TT_BUILD_TYPE
     if (*TT_BUILD_TYPE) configure.push_back(std::string("-DCMAKE_BUILD_TYPE=") + TT_BUILD_TYPE);
 #endif
-    Logged conf = run_logged(configure, {}, 300, log);
+    return configure;
+}
+
+// Build every staged module as `uid` (-1: tito's user); the libraries go to built/.
+bool build_modules(const Settings& s, SubmissionResult& res, const fs::path& src, const fs::path& build,
+                   const fs::path& built, long uid, std::string& log) {
+    const std::map<std::string, std::string> env = {{"HOME", build.string()}, {"TMPDIR", build.string()}};
+    Logged conf = run_logged(configure_command(s, src, build, built), env, 300, log, uid);
     if (!conf.ok()) {
-        files::write_atomic(out / "build.log", log);
         for (ModuleResult& mr : res.modules) mr.problem = "not built: configuring the build failed (see build.log)";
-        return finish("error");
+        return false;
     }
     bool compile_error = false;
     for (ModuleResult& mr : res.modules) {
@@ -402,28 +685,111 @@ SubmissionResult grade_submission(const Settings& s, const fs::path& dir, const 
         std::string target = "tt_" + std::string(info.dir) + "_student";
         Logged b = run_logged({cmake_command(), "--build", build.string(), "--target", target, "--parallel",
                                std::to_string(s.parallel)},
-                              {}, s.build_timeout, log);
-        mr.built = b.ok() && fs::exists(lib / (target + ".so"));
-        if (!mr.built) {
-            mr.problem = "does not compile: " + compile_problem(b, src, s.build_timeout);
-            compile_error = true;
-            mr.tests.push_back([&] {
-                Json t = Json::object();
-                t.set("name", label(mr.number) + ": the module builds");
-                t.set("score", 0.0);
-                t.set("max_score", mr.max);
-                t.set("status", "failed");
-                t.set("output", "Module " + label(mr.number) +
-                                    " does not compile, so none of its tests could run.\n\n" +
-                                    readable_build_output(b.r.out + b.r.err, src));
-                return t;
-            }());
-        }
+                              env, s.build_timeout, log, uid);
+        std::error_code ec;
+        mr.built = b.ok() && fs::is_regular_file(fs::symlink_status(built / (target + ".so"), ec));
+        if (mr.built) continue;
+        mr.problem = "does not compile: " + compile_problem(s, b, src, s.build_timeout);
+        compile_error = true;
+        mr.tests.push_back(failed_case(label(mr.number) + ": the module builds", mr.max,
+                                       "Module " + label(mr.number) +
+                                           " does not compile, so none of its tests could run.\n\n" +
+                                           readable_build_output(b.r.out + b.r.err, src, s.toolchain)));
     }
-    files::write_atomic(out / "build.log", replace_all(replace_all(log, ".dir" + src.string() + "/", ".dir/"),
-                                                       src.string() + "/", ""));
+    return !compile_error;
+}
 
-    // 3. Grade: the reference libraries next to the student ones.
+// --integrated: the milestone-unlocking run, module NN on the student's own
+// 01..NN, in a column of its own (not added to the total).
+void grade_integrated(const Settings& s, const fs::path& work, const fs::path& out, SubmissionResult& res) {
+    const int top = s.modules.back();
+    const std::string nn = two_digits(top);
+    res.integrated_max = s.max_points.at(top);
+    res.integrated_score = 0;
+    for (const ModuleResult& mr : res.modules)
+        if (!mr.built) return;
+    const fs::path json_path = work / ("grade-" + nn + "-integrated.json");
+    std::string log;
+    run_logged({s.self.string(), "grade", nn, "--integrated", "--no-record", "--json", json_path.string(),
+                "--timeout", fmt(s.timeout), "--jobs", std::to_string(s.parallel)},
+               {{"TITO_LIB_DIR", (work / "lib").string()},
+                {"TITO_IMPL", ""},
+                {"TITO_PROGRESS", (work / "progress.json").string()},
+                {"NO_COLOR", "1"}},
+               s.module_budget, log);
+    files::write_atomic(out / ("grade-" + nn + "-integrated.txt"), log);
+    try {
+        std::string text = files::read(json_path);
+        files::write_atomic(out / ("grade-" + nn + "-integrated.json"), text);
+        res.integrated_score = Json::parse(text).number_or("score", 0);
+    } catch (const std::exception&) {
+        res.reasons.push_back("the integrated run of " + nn + " could not be graded");
+    }
+}
+
+using SubmissionProgress = std::function<void(const SubmissionResult&)>;
+
+SubmissionResult grade_submission(const Settings& s, const Submission& sub, const SubmissionProgress& progress) {
+    auto t0 = std::chrono::steady_clock::now();
+    SubmissionResult res;
+    res.id = sub.id;
+    const fs::path out = s.results_dir / sub.id;
+    // By index: a student's name (commas, quotes, spaces) never reaches a build path.
+    const fs::path work = s.work_dir / std::to_string(sub.index);
+    const long uid = s.drop_builds ? build_uid(sub.index) : -1;
+    fs::create_directories(out);
+    // What an earlier run left here would be mistaken for this run's.
+    for (const auto& e : fs::directory_iterator(out)) {
+        static const std::regex ours(R"((results\.json|build\.log|grade-[0-9][0-9]\.(txt|json)))");
+        if (std::regex_match(e.path().filename().string(), ours)) fs::remove(e.path());
+    }
+    fs::remove_all(work);
+    // work/         0711 root: nobody lists it
+    //   src/ build/ built/ unpack/   0700, the build user's
+    //   lib/        0700 root: the libraries grading copies from
+    make_dir(work, 0711);
+    const fs::path src = work / "src", build = work / "build", built = work / "built", lib = work / "lib";
+    make_dir(lib, 0700);
+    std::string log;
+    std::vector<std::string> remarks;
+
+    // 0. An archive is unpacked first.
+    fs::path dir = sub.path;
+    if (!fs::is_directory(sub.path)) {
+        make_dir(work / "unpack", 0700, uid);
+        std::string why = unpack(s, sub.path, work / "unpack", uid, log);
+        if (!why.empty()) remarks.push_back(why);
+        dir = work / "unpack";
+    }
+
+    // 1. Stage (root copies; then the sources belong to the build user).
+    int with_files = 0;
+    res.modules = stage(s, submission_root(dir), src, with_files, remarks);
+    if (with_files == 0) {
+        for (ModuleResult& mr : res.modules) mr.note.clear();
+        res.reasons.push_back("no student files found (expected modules/NN_name/student/*.cpp)");
+        files::write_atomic(out / "build.log", log);
+        return finish_result(res, "no_files", remarks, t0);
+    }
+    chmod(src.c_str(), 0700);
+    chown_tree(src, uid);
+    make_dir(build, 0700, uid);
+    make_dir(built, 0700, uid);
+
+    // 2. Build.
+    bool compiled = build_modules(s, res, src, build, built, uid, log);
+    files::write_atomic(out / "build.log", readable_build_output(log, src, s.toolchain));
+    bool configured = std::none_of(res.modules.begin(), res.modules.end(),
+                                   [](const ModuleResult& m) { return m.problem.rfind("not built", 0) == 0; });
+    if (!configured) return finish_result(res, "error", remarks, t0);
+
+    // 3. Grade: the student libraries (copied out of the build user's folder
+    // as plain files) next to copies of the reference ones.
+    for (const ModuleResult& mr : res.modules) {
+        if (!mr.built) continue;
+        std::string name = "tt_" + dir_name(mr.number) + "_student.so";
+        fs::copy_file(built / name, lib / name);
+    }
     for (int m = 1; m <= tt::kModuleCount; ++m) {
         std::string name = "tt_" + dir_name(m) + "_reference.so";
         if (fs::exists(s.lib_dir / name)) fs::copy_file(s.lib_dir / name, lib / name);
@@ -431,35 +797,59 @@ SubmissionResult grade_submission(const Settings& s, const fs::path& dir, const 
     bool grading_error = false;
     for (ModuleResult& mr : res.modules) {
         if (!mr.built) continue;
-        grade_module(s, work, out, mr);
+        grade_module(s, work, out, mr, [&](const ModuleResult& partial) {
+            SubmissionResult now = res;
+            for (ModuleResult& m : now.modules)
+                if (m.number == partial.number) m = partial;
+            if (progress) progress(now);
+        });
         if (!mr.graded) {
             grading_error = true;
-            Json t = Json::object();
-            t.set("name", label(mr.number) + ": grading");
-            t.set("score", 0.0);
-            t.set("max_score", mr.max);
-            t.set("status", "failed");
-            t.set("output", "Module " + label(mr.number) + " " + mr.problem);
-            mr.tests.push_back(t);
+            mr.tests.push_back(failed_case(label(mr.number) + ": grading", mr.max,
+                                           "Module " + label(mr.number) + " " + mr.problem));
         }
+        if (progress) progress(res);
     }
-    return finish(compile_error ? "compile_error" : grading_error ? "error" : "ok");
+    if (s.integrated) grade_integrated(s, work, out, res);
+    return finish_result(res, !compiled ? "compile_error" : grading_error ? "error" : "ok", remarks, t0);
 }
 
 // ------------------------------------------------------------ reports
 
-std::string gradescope_json(const Settings& s, const SubmissionResult& r) {
+SubmissionResult with_totals(SubmissionResult r) {
+    r.score = r.max = 0;
+    for (const ModuleResult& mr : r.modules) {
+        r.score += mr.score;
+        r.max += mr.max;
+    }
+    return r;
+}
+
+struct ReportOptions {
+    std::string visibility;         // results.json "visibility" ("" leaves it out)
+    std::string stdout_visibility;  // results.json "stdout_visibility"
+};
+
+std::string gradescope_json(const Settings& s, const ReportOptions& ro, const SubmissionResult& r, bool partial) {
     Json doc = Json::object();
     doc.set("score", r.score);
     doc.set("max_score", r.max);
+    if (!ro.visibility.empty()) doc.set("visibility", ro.visibility);
+    if (!ro.stdout_visibility.empty()) doc.set("stdout_visibility", ro.stdout_visibility);
+    doc.set("execution_time", r.seconds);
     std::ostringstream os;
     os << "TinyTorch C++: each module graded isolated (your module on the reference modules below it).\n";
+    if (partial) os << "INCOMPLETE: grading is still running or was stopped; what finished is below.\n";
     for (const ModuleResult& mr : r.modules) {
         os << "  " << label(mr.number) << ": " << fmt(mr.score) << "/" << fmt(mr.max);
         if (!mr.problem.empty()) os << "  " << mr.problem;
         else if (!mr.note.empty()) os << "  (" << mr.note << ")";
         os << "\n";
     }
+    if (r.integrated_score >= 0)
+        os << "  " << two_digits(s.modules.back()) << " on your own modules 01-" << two_digits(s.modules.back())
+           << " (integrated, not counted in the total): " << fmt(r.integrated_score) << "/" << fmt(r.integrated_max)
+           << "\n";
     if (r.status == "no_files")
         os << "No student files were found. Submit your modules/NN_name/student/ folders "
               "(the repository layout).\n";
@@ -469,43 +859,112 @@ std::string gradescope_json(const Settings& s, const SubmissionResult& r) {
     for (const ModuleResult& mr : r.modules)
         for (const Json& t : mr.tests.items()) tests.push_back(t);
     if (r.status == "no_files")
-        for (const ModuleResult& mr : r.modules) {
-            Json t = Json::object();
-            t.set("name", label(mr.number) + ": files submitted");
-            t.set("score", 0.0);
-            t.set("max_score", mr.max);
-            t.set("status", "failed");
-            t.set("output", "No files of module " + label(mr.number) + " were found in the submission.");
-            tests.push_back(t);
-        }
+        for (const ModuleResult& mr : r.modules)
+            tests.push_back(failed_case(label(mr.number) + ": files submitted", mr.max,
+                                        "No files of module " + label(mr.number) + " were found in the submission."));
     doc.set("tests", tests);
-    (void)s;
     return doc.dump(2) + "\n";
 }
 
-std::string csv_field(const std::string& v) {
-    if (v.find_first_of(",\"\n\r") == std::string::npos) return v;
-    std::string out = "\"";
-    for (char c : v) {
-        if (c == '"') out += '"';
-        out += c;
+// Identical sources between submissions (by normalised hash, per module) and
+// sources identical to the reference: "01=reference; 02=bob,carol".
+void fill_similarity(std::vector<SubmissionResult>& rows) {
+    std::map<std::pair<int, std::string>, std::vector<std::string>> by_hash;
+    for (const SubmissionResult& r : rows)
+        for (const ModuleResult& mr : r.modules)
+            if (!mr.hash.empty()) by_hash[{mr.number, mr.hash}].push_back(r.id);
+    for (SubmissionResult& r : rows) {
+        std::string sim;
+        for (const ModuleResult& mr : r.modules) {
+            std::vector<std::string> same;
+            if (mr.is_reference) same.push_back("reference");
+            if (!mr.hash.empty())
+                for (const std::string& other : by_hash[{mr.number, mr.hash}])
+                    if (other != r.id) same.push_back(other);
+            if (same.empty()) continue;
+            std::string list;
+            for (const std::string& x : same) list += (list.empty() ? "" : ",") + x;
+            sim += (sim.empty() ? "" : "; ") + two_digits(mr.number) + "=" + list;
+        }
+        r.similarity = sim;
     }
-    return out + "\"";
 }
 
-std::string gradebook_csv(const Settings& s, const std::vector<SubmissionResult>& rows) {
-    std::ostringstream os;
-    os << "id";
-    for (int m : s.modules) os << "," << dir_name(m) << "," << dir_name(m) << "_max";
-    os << ",total,max_total,status,reason\n";
-    for (const SubmissionResult& r : rows) {
-        os << csv_field(r.id);
-        for (const ModuleResult& mr : r.modules) os << "," << fmt(mr.score) << "," << fmt(mr.max);
-        std::string reason;
-        for (const std::string& x : r.reasons) reason += (reason.empty() ? "" : "; ") + x;
-        os << "," << fmt(r.score) << "," << fmt(r.max) << "," << r.status << "," << csv_field(reason) << "\n";
+std::string csv_header(const Settings& s) {
+    std::string h = "id";
+    for (int m : s.modules) h += "," + dir_name(m) + "," + dir_name(m) + "_max";
+    if (s.integrated) h += ",integrated_" + two_digits(s.modules.back()) + ",integrated_" + two_digits(s.modules.back()) + "_max";
+    return h + ",total,max_total,status,reason,similarity";
+}
+
+std::string csv_row(const Settings& s, const SubmissionResult& r) {
+    std::string row = gradebook::cell(r.id);
+    for (const ModuleResult& mr : r.modules) row += "," + fmt(mr.score) + "," + fmt(mr.max);
+    if (s.integrated)
+        row += "," + (r.integrated_score >= 0 ? fmt(r.integrated_score) : std::string("")) + "," + fmt(r.integrated_max);
+    std::string reason;
+    for (const std::string& x : r.reasons) reason += (reason.empty() ? "" : "; ") + x;
+    return row + "," + fmt(r.score) + "," + fmt(r.max) + "," + r.status + "," + gradebook::cell(reason) + "," +
+           gradebook::cell(r.similarity);
+}
+
+// The rows of an existing gradebook by id (raw CSV lines re-encoded), for --update.
+std::map<std::string, std::string> earlier_rows(const Settings& s, const fs::path& csv) {
+    std::map<std::string, std::string> rows;
+    std::error_code ec;
+    if (!fs::exists(csv, ec)) return rows;
+    auto table = gradebook::parse(files::read(csv));
+    if (table.empty()) return rows;
+    std::string header;
+    for (size_t i = 0; i < table[0].size(); ++i) header += (i ? "," : "") + table[0][i];
+    if (header != csv_header(s))
+        throw UsageError{csv.string() + " has other columns (" + header.substr(0, 80) +
+                             "...): --update merges only a gradebook of the same modules and options",
+                         "grade-batch"};
+    for (size_t i = 1; i < table.size(); ++i) {
+        if (table[i].empty() || table[i][0].empty()) continue;
+        std::string line;
+        for (size_t j = 0; j < table[i].size(); ++j) line += (j ? "," : "") + gradebook::cell(table[i][j]);
+        rows[table[i][0]] = line;
     }
-    return os.str();
+    return rows;
+}
+
+// True when `p` is `dir` or inside it.
+bool inside(const fs::path& p, const fs::path& dir) {
+    fs::path r = fs::weakly_canonical(p).lexically_relative(fs::weakly_canonical(dir));
+    return !r.empty() && r.native().rfind("..", 0) != 0;
+}
+
+// A copy of what the build needs from the repository (the public headers,
+// the CMake files, grader/batch/), readable by the build users: the build
+// never reads the checkout, its reference sources or hidden tests.
+void stage_toolchain(const Settings& s) {
+    make_dir(s.toolchain, 0755);
+    auto copy_dir = [&](const std::string& rel) {
+        for (const auto& [path, text] : files::read_tree(s.root / rel)) {
+            fs::path dest = s.toolchain / rel / path;
+            files::write_atomic(dest, text);
+        }
+    };
+    copy_dir("core/include");
+    copy_dir("cmake");
+    copy_dir("grader/batch");
+    std::error_code ec;
+    for (auto it = fs::recursive_directory_iterator(s.toolchain, ec); !ec && it != fs::recursive_directory_iterator();
+         it.increment(ec))
+        chmod(it->path().c_str(), it->is_directory() ? 0755 : 0644);
+}
+
+// --export-sources: DIR/NN_name/<id>/<file>, for MOSS-style similarity checkers.
+void export_sources(const Settings& s, const SubmissionResult& r) {
+    for (const ModuleResult& mr : r.modules)
+        for (const auto& [name, text] : mr.sources) {
+            std::string id = r.id;
+            for (char& c : id)
+                if (c == '/' || c == '\0') c = '_';
+            files::write_atomic(s.export_dir / dir_name(mr.number) / id / name, text);
+        }
 }
 
 }  // namespace
@@ -520,8 +979,24 @@ int cmd_grade_batch(const std::vector<std::string>& args) {
          "per-submission results (results.json, logs); default: <out without .csv>-results/")
         ("modules", po::value<std::string>()->default_value("01-09"), "the modules to grade, e.g. 01-03,05")
         ("single", "SUBMISSIONS_DIR is one submission (the Gradescope autograder uses this)")
+        ("update", "merge into an existing gradebook: rows of submissions not graded now are kept")
         ("timeout", po::value<double>()->default_value(10), "wall-clock seconds per test case")
+        ("module-budget", po::value<double>()->default_value(300), "wall-clock seconds for one module's cases")
+        ("max-timeouts", po::value<int>()->default_value(3),
+         "stop a module after this many timed-out cases (0: never); the rest score 0")
         ("build-timeout", po::value<double>()->default_value(300), "seconds to build one module's library")
+        ("integrated", "also grade the last module on the student's own modules (its own column; needs "
+                       "--modules 01-NN)")
+        ("hidden-visibility", po::value<std::string>()->default_value("after_published"),
+         "Gradescope visibility of hidden cases: hidden, after_due_date, after_published, visible")
+        ("visibility", po::value<std::string>(), "results.json top-level visibility (same values)")
+        ("stdout-visibility", po::value<std::string>(), "results.json stdout_visibility (same values)")
+        ("live-results", po::value<std::string>(),
+         "--single: also write results.json here, rewritten as cases finish (Gradescope: "
+         "/autograder/results/results.json)")
+        ("export-sources", po::value<std::string>(), "copy each submission's module sources to DIR/NN_name/<id>/ "
+                                                     "(for MOSS-style checkers)")
+        ("allow-in-repo", "allow the gradebook, results or work folder inside the repository")
         ("work", po::value<std::string>(), "build here and keep it (default: a temporary directory, removed)");
     po::options_description hidden;
     hidden.add_options()("submissions", po::value<std::string>());
@@ -531,15 +1006,17 @@ int cmd_grade_batch(const std::vector<std::string>& args) {
     pos.add("submissions", 1);
     po::variables_map vm = parse_args(args, all, pos, "grade-batch");
     if (vm.count("help")) {
-        print_help("tito grade-batch SUBMISSIONS_DIR [-j N] [--out gradebook.csv] [--modules 01-09]",
-                   "Grade every submission in SUBMISSIONS_DIR (one folder per student, holding\n"
-                   "modules/NN_name/student/*.cpp; see docs/instructors.md). Each submission's\n"
-                   "student libraries are built on their own, each module is graded isolated\n"
-                   "(one process per test case, with the hidden tests), and the results go to\n"
-                   "one CSV row per submission (per-module score and max, total, status, reason)\n"
-                   "and <results-dir>/<id>/results.json (Gradescope format) with the build and\n"
-                   "grading logs. A submission that does not compile or crashes is a row with\n"
-                   "the reason. Exit 0 when the gradebook was written, whatever the grades.",
+        print_help("tito grade-batch SUBMISSIONS_DIR [-j N] [--out gradebook.csv] [--modules 01-09] [--update]",
+                   "Grade every submission in SUBMISSIONS_DIR (one folder, .zip or .tar.gz per\n"
+                   "student, holding modules/NN_name/student/*.cpp; see docs/instructors.md). Each\n"
+                   "submission's student libraries are built on their own (as an unprivileged user\n"
+                   "when tito is root), each module is graded isolated (one process per test case,\n"
+                   "with the hidden tests), and the results go to one CSV row per submission\n"
+                   "(per-module score and max, total, status, reason, similarity) and\n"
+                   "<results-dir>/<id>/results.json (Gradescope format) with the build and grading\n"
+                   "logs. Keep submissions and gradebooks outside the repository. A submission that\n"
+                   "does not compile or crashes is a row with the reason. Exit 0 when the gradebook\n"
+                   "was written, whatever the grades.",
                    opts);
         return kOk;
     }
@@ -549,17 +1026,42 @@ int cmd_grade_batch(const std::vector<std::string>& args) {
     s.modules = parse_module_list_arg(vm["modules"].as<std::string>(), "grade-batch");
     s.timeout = vm["timeout"].as<double>();
     s.build_timeout = vm["build-timeout"].as<double>();
-    if (!(s.timeout > 0) || !(s.build_timeout > 0))
-        throw UsageError{"--timeout and --build-timeout must be positive", "grade-batch"};
+    s.module_budget = vm["module-budget"].as<double>();
+    s.max_timeouts = vm["max-timeouts"].as<int>();
+    if (!(s.timeout > 0) || !(s.build_timeout > 0) || !(s.module_budget > 0) || s.max_timeouts < 0)
+        throw UsageError{"--timeout, --build-timeout and --module-budget must be positive, --max-timeouts "
+                         "0 or more",
+                         "grade-batch"};
+    static const std::set<std::string> kVisibility = {"hidden", "after_due_date", "after_published", "visible"};
+    ReportOptions ro;
+    s.hidden_visibility = vm["hidden-visibility"].as<std::string>();
+    if (vm.count("visibility")) ro.visibility = vm["visibility"].as<std::string>();
+    if (vm.count("stdout-visibility")) ro.stdout_visibility = vm["stdout-visibility"].as<std::string>();
+    for (const std::string& v : {s.hidden_visibility, ro.visibility, ro.stdout_visibility})
+        if (!v.empty() && !kVisibility.count(v))
+            throw UsageError{"visibility '" + v + "': use hidden, after_due_date, after_published or visible",
+                             "grade-batch"};
+    s.integrated = vm.count("integrated") > 0;
+    if (s.integrated)
+        for (size_t i = 0; i < s.modules.size(); ++i)
+            if (s.modules[i] != static_cast<int>(i) + 1)
+                throw UsageError{"--integrated grades the student's own 01..NN: use --modules 01-NN", "grade-batch"};
     int jobs = vm["jobs"].as<int>();
     if (jobs < 1) throw UsageError{"--jobs must be at least 1", "grade-batch"};
     fs::path subs = fs::absolute(vm["submissions"].as<std::string>()).lexically_normal();
     if (subs.filename().empty()) subs = subs.parent_path();
-    if (!fs::is_directory(subs)) throw UsageError{subs.string() + " is not a directory", "grade-batch"};
+    if (!fs::exists(subs) || (!fs::is_directory(subs) && !(vm.count("single") && is_archive(subs))))
+        throw UsageError{subs.string() + " is not a directory", "grade-batch"};
     fs::path csv = fs::absolute(vm["out"].as<std::string>()).lexically_normal();
     s.results_dir = vm.count("results-dir")
                         ? fs::absolute(vm["results-dir"].as<std::string>()).lexically_normal()
                         : csv.parent_path() / (csv.stem().string() + "-results");
+    if (vm.count("live-results")) {
+        if (!vm.count("single")) throw UsageError{"--live-results goes with --single", "grade-batch"};
+        s.live_results = fs::absolute(vm["live-results"].as<std::string>()).lexically_normal().string();
+    }
+    if (vm.count("export-sources"))
+        s.export_dir = fs::absolute(vm["export-sources"].as<std::string>()).lexically_normal();
 
     const Paths& p = paths();
     s.bin_dir = p.bin_dir;
@@ -570,6 +1072,22 @@ int cmd_grade_batch(const std::vector<std::string>& args) {
         return kLoadError;
     }
     s.root = p.source_dir;
+    // Grades and students' solutions stay out of the repository (a release
+    // or a commit would otherwise pick them up).
+    if (!vm.count("allow-in-repo")) {
+        std::vector<std::pair<std::string, fs::path>> outputs = {{"--out", csv}, {"--results-dir", s.results_dir}};
+        if (vm.count("work")) outputs.emplace_back("--work", fs::absolute(vm["work"].as<std::string>()));
+        if (!s.export_dir.empty()) outputs.emplace_back("--export-sources", s.export_dir);
+        for (const auto& [opt, path] : outputs)
+            if (inside(path, s.root))
+                throw UsageError{opt + " " + path.string() + " is inside the repository " + s.root.string() +
+                                     ": keep gradebooks and results outside it (e.g. --out ../gradebook.csv), "
+                                     "or --allow-in-repo",
+                                 "grade-batch"};
+        if (inside(subs, s.root))
+            std::cerr << "tito: warning: the submissions are inside the repository (" << subs.string()
+                      << "): move them out, or a commit could publish students' solutions\n";
+    }
 
     // What grading needs: the graders, the reference libraries, the stubs.
     bool missing = false;
@@ -600,6 +1118,8 @@ int cmd_grade_batch(const std::vector<std::string>& args) {
         } else {
             s.stubs[m] = *stub;
         }
+        fs::path ref = s.root / "modules" / dir_name(m) / "reference";
+        if (fs::is_directory(ref)) s.references[m] = files::read_tree(ref);
     }
     if (missing) {
         std::cerr << "  build first: ./tito (or cmake --build " << p.build_dir << " --target tt_grading)\n";
@@ -614,21 +1134,65 @@ int cmd_grade_batch(const std::vector<std::string>& args) {
         }
     }
 
-    // The submissions.
-    std::vector<std::pair<std::string, fs::path>> todo;
+    // The submissions: folders and archives; anything else is named, not graded.
+    std::vector<Submission> todo;
+    std::vector<std::string> skipped;
     if (vm.count("single")) {
-        todo.emplace_back(subs.filename().string(), subs);
+        todo.push_back({is_archive(subs) ? archive_id(subs) : subs.filename().string(), subs, 0});
     } else {
-        for (const auto& e : fs::directory_iterator(subs)) {
+        std::set<std::string> ids;
+        std::vector<fs::directory_entry> entries(fs::directory_iterator(subs), fs::directory_iterator{});
+        std::sort(entries.begin(), entries.end());
+        for (const auto& e : entries) {
             std::string name = e.path().filename().string();
-            if (name.empty() || name[0] == '.' || name == "__MACOSX" || !e.is_directory()) continue;
-            todo.emplace_back(name, e.path());
+            if (skipped_name(name)) continue;
+            fs::file_status st = e.symlink_status();
+            std::string id = fs::is_directory(st) ? name : archive_id(e.path());
+            if (!fs::is_directory(st) && !(fs::is_regular_file(st) && is_archive(e.path()))) {
+                skipped.push_back(name + (fs::is_symlink(st) ? " (a symbolic link)" : " (not a folder, .zip or .tar.gz)"));
+                continue;
+            }
+            if (!ids.insert(id).second) {
+                skipped.push_back(name + " (a second submission with the id " + id + ")");
+                continue;
+            }
+            todo.push_back({id, e.path(), 0});
         }
-        std::sort(todo.begin(), todo.end());
+        std::sort(todo.begin(), todo.end(), [](const Submission& a, const Submission& b) { return a.id < b.id; });
     }
+    for (size_t i = 0; i < todo.size(); ++i) todo[i].index = i;
+    for (const std::string& x : skipped) std::cerr << "tito: skipped " << x << "\n";
     if (todo.empty()) {
-        std::cerr << "tito: no submissions in " << subs.string() << " (expected one folder per student)\n";
+        std::cerr << "tito: no submissions in " << subs.string() << " (expected one folder or archive per student)\n";
         return kUsage;
+    }
+
+    // The gradebook: merged with --update; otherwise rows of submissions not
+    // graded now would be lost, which is said (and the old file kept aside).
+    std::map<std::string, std::string> kept;
+    {
+        std::map<std::string, std::string> before;
+        try {
+            before = earlier_rows(s, csv);
+        } catch (const UsageError&) {
+            if (vm.count("update")) throw;
+        }
+        std::set<std::string> now;
+        for (const Submission& x : todo) now.insert(x.id);
+        std::vector<std::string> dropped;
+        for (const auto& [id, row] : before)
+            if (!now.count(id)) dropped.push_back(id);
+        if (vm.count("update")) {
+            for (const std::string& id : dropped) kept[id] = before[id];
+        } else if (!dropped.empty() || (fs::exists(csv) && before.empty())) {
+            files::write_atomic(fs::path(csv.string() + ".previous"), files::read(csv));
+            std::cerr << "tito: warning: " << csv.string() << " is replaced";
+            if (!dropped.empty())
+                std::cerr << " and loses the rows of " << dropped.size() << " submission"
+                          << (dropped.size() == 1 ? "" : "s") << " not graded now (" << dropped.front()
+                          << (dropped.size() > 1 ? ", ..." : "") << ")";
+            std::cerr << "; the old file is " << csv.string() << ".previous. --update merges instead.\n";
+        }
     }
 
     // Work directory.
@@ -636,14 +1200,17 @@ int cmd_grade_batch(const std::vector<std::string>& args) {
     if (keep_work) {
         s.work_dir = fs::absolute(vm["work"].as<std::string>()).lexically_normal();
         fs::create_directories(s.work_dir);
+        for (const auto& e : fs::directory_iterator(s.work_dir))
+            if (e.path().filename() == "toolchain" || e.path().filename().string().find_first_not_of("0123456789") ==
+                                                          std::string::npos)
+                fs::remove_all(e.path());
     } else {
         std::string tmpl = (fs::temp_directory_path() / "tito-batch-XXXXXX").string();
         if (!mkdtemp(tmpl.data())) throw std::runtime_error("cannot create a temporary directory");
         s.work_dir = tmpl;
-        // Test cases may run as an unprivileged user: they must reach lib/.
-        fs::permissions(s.work_dir, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
-                                        fs::perms::others_read | fs::perms::others_exec);
     }
+    // Traversable (test cases and builds run as other users), not listable.
+    chmod(s.work_dir.c_str(), 0711);
     struct Cleanup {
         fs::path dir;
         bool keep;
@@ -652,6 +1219,9 @@ int cmd_grade_batch(const std::vector<std::string>& args) {
             if (!keep) fs::remove_all(dir, ec);
         }
     } cleanup{s.work_dir, keep_work};
+    s.toolchain = s.work_dir / "toolchain";
+    stage_toolchain(s);
+    s.drop_builds = geteuid() == 0;
     fs::create_directories(s.results_dir);
 
     jobs = std::min<int>(jobs, static_cast<int>(todo.size()));
@@ -664,7 +1234,8 @@ int cmd_grade_batch(const std::vector<std::string>& args) {
     for (int m : s.modules) max_total += s.max_points[m];
     std::cout << "Grading " << todo.size() << " submission" << (todo.size() == 1 ? "" : "s") << " from "
               << subs.string() << "\n  modules " << module_spec << " (isolated, " << fmt(max_total)
-              << " points), " << jobs << " at a time, " << fmt(s.timeout) << " s per test case\n"
+              << " points), " << jobs << " at a time, " << fmt(s.timeout) << " s per test case"
+              << (s.drop_builds ? ", builds as unprivileged users" : "") << "\n"
               << std::flush;
 
     std::vector<std::optional<SubmissionResult>> results(todo.size());
@@ -675,19 +1246,34 @@ int cmd_grade_batch(const std::vector<std::string>& args) {
         std::vector<SubmissionResult> rows;
         for (const auto& r : results)
             if (r) rows.push_back(*r);
-        files::write_atomic(csv, gradebook_csv(s, rows));
+        fill_similarity(rows);
+        std::map<std::string, std::string> lines = kept;
+        for (const SubmissionResult& r : rows) lines[r.id] = csv_row(s, r);
+        std::string text = csv_header(s) + "\n";
+        for (const auto& [id, line] : lines) text += line + "\n";
+        files::write_atomic(csv, text);
+    };
+    std::mutex live_mu;
+    auto live = [&](const SubmissionResult& r, bool partial) {
+        if (s.live_results.empty()) return;
+        std::lock_guard<std::mutex> lock(live_mu);
+        try {
+            files::write_atomic(s.live_results, gradescope_json(s, ro, with_totals(r), partial));
+        } catch (const std::exception& e) {
+            std::cerr << "tito: cannot write " << s.live_results << ": " << e.what() << "\n";
+        }
     };
     auto worker = [&] {
         for (;;) {
             size_t i = next++;
             if (i >= todo.size()) return;
-            const auto& [id, dir] = todo[i];
+            const Submission& sub = todo[i];
             SubmissionResult r;
             try {
-                r = grade_submission(s, dir, id);
+                r = grade_submission(s, sub, [&](const SubmissionResult& now) { live(now, true); });
             } catch (const std::exception& e) {
                 r = SubmissionResult{};
-                r.id = id;
+                r.id = sub.id;
                 r.status = "error";
                 r.reasons.push_back(std::string("grading stopped: ") + e.what());
                 for (int m : s.modules) {
@@ -699,10 +1285,12 @@ int cmd_grade_batch(const std::vector<std::string>& args) {
                 }
             }
             try {
-                files::write_atomic(s.results_dir / id / "results.json", gradescope_json(s, r));
+                files::write_atomic(s.results_dir / sub.id / "results.json", gradescope_json(s, ro, r, false));
+                if (!s.export_dir.empty()) export_sources(s, r);
             } catch (const std::exception& e) {
-                r.reasons.push_back(std::string("cannot write results.json: ") + e.what());
+                r.reasons.push_back(std::string("cannot write results: ") + e.what());
             }
+            live(r, false);
             std::lock_guard<std::mutex> lock(mu);
             results[i] = r;
             ++done;
@@ -720,7 +1308,12 @@ int cmd_grade_batch(const std::vector<std::string>& args) {
     write_gradebook();
 
     std::cout << "Gradebook: " << csv.string() << " (" << todo.size() << " row" << (todo.size() == 1 ? "" : "s")
-              << ")\nPer submission: " << s.results_dir.string() << "/<id>/results.json, build.log, grade-NN.txt\n";
+              << (kept.empty() ? "" : " graded now, " + std::to_string(kept.size()) + " kept")
+              << ")\nPer submission: " << s.results_dir.string()
+              << "/<id>/results.json, build.log, grade-NN.txt\n";
+    if (!skipped.empty())
+        std::cout << "Skipped " << skipped.size() << " entr" << (skipped.size() == 1 ? "y" : "ies")
+                  << " of the submissions folder (see above)\n";
     return kOk;
 }
 
