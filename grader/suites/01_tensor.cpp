@@ -309,6 +309,7 @@ TEST_CASE("reshape errors name both element counts", "[points:2]") {
 
 TEST_CASE("transpose of a matrix swaps rows and columns", "[points:1]") {
     Tensor t = Tensor::from({1, 2, 3, 4, 5, 6}, {2, 3});
+    CAPTURE(t);
     grade::require_close(t.transpose(0, 1), std::vector<float>{1, 4, 2, 5, 3, 6}, {3, 2}, 0, 0);
     grade::require_close(t.transpose(), std::vector<float>{1, 4, 2, 5, 3, 6}, {3, 2}, 0, 0);
     grade::require_close(t.transpose(1, 1), std::vector<float>{1, 2, 3, 4, 5, 6}, {2, 3}, 0, 0);
@@ -341,6 +342,7 @@ TEST_CASE("transpose swaps any two axes of a 4-D tensor, negative axes too", "[p
 TEST_CASE("add, sub, mul, div of same-shape tensors", "[points:1]") {
     Tensor a = Tensor::from({1, 2, 3, 4, 5, 6}, {2, 3});
     Tensor b = Tensor::from({6, 5, 4, 3, 2, 1}, {2, 3});
+    CAPTURE(a, b);
     grade::require_close(a + b, std::vector<float>{7, 7, 7, 7, 7, 7}, {2, 3}, 0, 0);
     grade::require_close(a - b, std::vector<float>{-5, -3, -1, 1, 3, 5}, {2, 3}, 0, 0);
     grade::require_close(a * b, std::vector<float>{6, 10, 12, 12, 10, 6}, {2, 3}, 0, 0);
@@ -351,24 +353,28 @@ TEST_CASE("add, sub, mul, div of same-shape tensors", "[points:1]") {
 TEST_CASE("broadcasting a column [3, 1] against a row [1, 4] gives [3, 4]", "[points:2]") {
     Tensor col = Tensor::from({1, 2, 3}, {3, 1});
     Tensor row = Tensor::from({10, 20, 30, 40}, {1, 4});
+    CAPTURE(col, row);
     grade::require_close(col + row, std::vector<float>{11, 21, 31, 41, 12, 22, 32, 42, 13, 23, 33, 43}, {3, 4},
                          0, 0);
     grade::require_close(row - col, std::vector<float>{9, 19, 29, 39, 8, 18, 28, 38, 7, 17, 27, 37}, {3, 4}, 0,
                          0);
     // a 1-D row [4] (missing leading axis) broadcasts the same way
     Tensor row1 = Tensor::from({10, 20, 30, 40}, {4});
+    CAPTURE(row1);
     grade::require_close(col * row1, std::vector<float>{10, 20, 30, 40, 20, 40, 60, 80, 30, 60, 90, 120}, {3, 4},
                          0, 0);
 }
 
 TEST_CASE("a scalar tensor broadcasts against a matrix, on either side", "[points:1]") {
     Tensor m = Tensor::from({1, 2, 3, 4}, {2, 2});
+    CAPTURE(m);
     Tensor s = Tensor::scalar(10.0f);
     grade::require_close(m + s, std::vector<float>{11, 12, 13, 14}, {2, 2}, 0, 0);
     grade::require_close(s - m, std::vector<float>{9, 8, 7, 6}, {2, 2}, 0, 0);
     grade::require_close(s / m, std::vector<double>{10, 5, 10.0 / 3, 2.5}, {2, 2}, 1e-6, 1e-6);
     // a one-element tensor of higher rank raises the result's rank
     Tensor one = Tensor::from({2.0f}, {1, 1, 1});
+    CAPTURE(one);
     grade::require_close(m * one, std::vector<float>{2, 4, 6, 8}, {1, 2, 2}, 0, 0);
 }
 
@@ -420,6 +426,7 @@ TEST_CASE("element-wise ops on empty tensors and size-0 broadcasts", "[points:1]
 
 TEST_CASE("division by zero follows IEEE 754", "[points:1]") {
     Tensor a = Tensor::from({1, -1, 0}, {3});
+    CAPTURE(a);
     Tensor z = Tensor::zeros({3});
     std::vector<float> q = (a / z).to_vector();
     CHECK(std::isinf(q[0]));
@@ -434,6 +441,7 @@ TEST_CASE("division by zero follows IEEE 754", "[points:1]") {
 
 TEST_CASE("scalar forms add, subtract, multiply and divide every element", "[points:1]") {
     Tensor a = Tensor::from({1, 2, 3, 4}, {2, 2});
+    CAPTURE(a);
     grade::require_close(a + 1.5f, std::vector<float>{2.5f, 3.5f, 4.5f, 5.5f}, {2, 2}, 0, 0);
     grade::require_close(a - 1.0f, std::vector<float>{0, 1, 2, 3}, {2, 2}, 0, 0);
     grade::require_close(a * -2.0f, std::vector<float>{-2, -4, -6, -8}, {2, 2}, 0, 0);
@@ -496,11 +504,13 @@ TEST_CASE("seeded random shapes up to 6-D broadcast like NumPy", "[points:3]") {
 TEST_CASE("matmul of two matrices, worked by hand", "[points:2]") {
     Tensor a = Tensor::from({1, 2, 3, 4, 5, 6}, {2, 3});
     Tensor b = Tensor::from({7, 8, 9, 10, 11, 12}, {3, 2});
+    CAPTURE(a, b);
     // [1 2 3] . [7 9 11] = 58, [1 2 3] . [8 10 12] = 64, [4 5 6] -> 139, 154
     grade::require_close(a.matmul(b), std::vector<float>{58, 64, 139, 154}, {2, 2}, 0, 0);
     grade::require_close(tt::matmul(b, a), std::vector<float>{39, 54, 69, 49, 68, 87, 59, 82, 105}, {3, 3}, 0, 0);
     // a row times a column and a column times a row
     Tensor r = Tensor::from({1, 2, 3}, {1, 3}), c = Tensor::from({4, 5, 6}, {3, 1});
+    CAPTURE(r, c);
     grade::require_close(r.matmul(c), std::vector<float>{32}, {1, 1}, 0, 0);
     grade::require_close(c.matmul(r), std::vector<float>{4, 8, 12, 5, 10, 15, 6, 12, 18}, {3, 3}, 0, 0);
 }
@@ -566,6 +576,7 @@ TEST_CASE("matmul with an empty inner size gives zeros; empty outer sizes give e
 
 TEST_CASE("sum and mean over everything: scalar, or all ones with keepdims", "[points:2]") {
     Tensor t = Tensor::from({1, 2, 3, 4, 5, 6}, {2, 3});
+    CAPTURE(t);
     grade::require_close(t.sum(), std::vector<float>{21}, {}, 0, 0);
     grade::require_close(t.mean(), std::vector<float>{3.5f}, {}, 0, 0);
     grade::require_close(t.sum(TT_AXIS_ALL, true), std::vector<float>{21}, {1, 1}, 0, 0);
@@ -635,6 +646,7 @@ TEST_CASE("max along each axis, with negative values, and over everything", "[po
 TEST_CASE("argmax returns the first maximum's index (flat for all axes)", "[points:2]") {
     // ties: the first one wins
     Tensor t = Tensor::from({1, 3, 3, 0, 5, 2, 5, 5}, {2, 4});
+    CAPTURE(t);
     grade::require_close(t.argmax(1), std::vector<float>{1, 0}, {2}, 0, 0);
     grade::require_close(t.argmax(-1, true), std::vector<float>{1, 0}, {2, 1}, 0, 0);
     grade::require_close(t.argmax(0), std::vector<float>{1, 0, 1, 1}, {4}, 0, 0);

@@ -66,6 +66,7 @@ void require_all_finite(const Tensor& t) {
 
 TEST_CASE("relu zeroes negatives and keeps positives", "[points:1]") {
     Tensor x = Tensor::from({-2.0f, -0.5f, 0.0f, 0.5f, 3.0f, -7.0f}, {2, 3});
+    CAPTURE(x);
     grade::require_close(tt::relu(x), std::vector<float>{0, 0, 0, 0.5f, 3.0f, 0}, {2, 3});
 }
 
@@ -92,6 +93,7 @@ TEST_CASE("relu lets a NaN through as NaN, as PyTorch does", "[points:1]") {
 
 TEST_CASE("sigmoid of 0 and +-ln 3 is 1/2 and 3/4 and 1/4", "[points:1]") {
     Tensor x = Tensor::from({0.0f, static_cast<float>(kLn3), static_cast<float>(-kLn3)}, {3});
+    CAPTURE(x);
     grade::require_close(tt::sigmoid(x), std::vector<double>{0.5, 0.75, 0.25}, {3}, 1e-6, 1e-5);
 }
 
@@ -107,6 +109,19 @@ TEST_CASE("sigmoid is stable for large |x| (no overflow and no NaN)", "[points:2
     CHECK(y.to_vector()[5] == 0.0f);
 }
 
+TEST_CASE("sigmoid keeps its tiny tail where exp(-x) overflows float (x < -88.7)", "[points:1]") {
+    // exp(88.8) is above FLT_MAX (3.4e38), so the naive float form
+    // 1 / (1 + exp(-x)) returns exactly 0 here, while sigmoid(x) ~ exp(x) is a
+    // representable (subnormal) float: sigmoid(-89) ~ 2.23e-39. The stable form
+    // exp(x) / (1 + exp(x)) keeps it to a few ulp. No absolute tolerance:
+    // 0 is wrong by 100 %.
+    std::vector<float> v = {-88.8f, -89.0f, -90.0f, -92.0f};
+    Tensor x = Tensor::from(v, {4});
+    CAPTURE(x);
+    Tensor y = tt::sigmoid(x);
+    grade::require_close(y, map(v, sigmoid_ref), {4}, 0, 1e-4);
+}
+
 TEST_CASE("sigmoid matches a double computation on random input", "[points:1]") {
     std::vector<float> v = grade::random_values(7 * 13, 202, -20.0f, 20.0f);
     Tensor y = tt::sigmoid(Tensor::from(v, {7, 13}));
@@ -118,6 +133,7 @@ TEST_CASE("sigmoid matches a double computation on random input", "[points:1]") 
 TEST_CASE("tanh of 0 and ln 2 is 0 and 3/5 and saturates at +-1", "[points:1]") {
     // tanh(ln 2) = (2 - 1/2) / (2 + 1/2) = 0.6
     Tensor x = Tensor::from({0.0f, static_cast<float>(kLn2), static_cast<float>(-kLn2), 100.0f, -100.0f}, {5});
+    CAPTURE(x);
     Tensor y = tt::tanh(x);
     require_all_finite(y);
     grade::require_close(y, std::vector<double>{0.0, 0.6, -0.6, 1.0, -1.0}, {5}, 1e-6, 1e-5);
@@ -136,6 +152,7 @@ TEST_CASE("gelu uses the tanh form: known values at 0 and +-1 and +-10", "[point
     // about 0 for very negative x. At 1 the tanh form gives 0.841192 (the exact
     // erf form would give 0.841345: outside the tolerance).
     Tensor x = Tensor::from({0.0f, 1.0f, -1.0f, 10.0f, -10.0f}, {5});
+    CAPTURE(x);
     Tensor y = tt::gelu(x);
     require_all_finite(y);
     grade::require_close(y, std::vector<double>{0.0, 0.8411919906082768, -0.15880800939172324, 10.0, 0.0},
@@ -152,12 +169,14 @@ TEST_CASE("gelu matches a double computation on random input", "[points:1]") {
 
 TEST_CASE("softmax of (0 ln2) is (1/3 2/3) and of (0 ln2 ln3) is (1/6 1/3 1/2)", "[points:2]") {
     Tensor a = Tensor::from({0.0f, static_cast<float>(kLn2)}, {2});
+    CAPTURE(a);
     grade::require_close(tt::softmax(a), std::vector<double>{1.0 / 3, 2.0 / 3}, {2}, 1e-6, 1e-5);
 
     // two rows, softmax along the last axis: the second row is shifted by 5
     // (softmax does not change when a constant is added to a row)
     float l2 = static_cast<float>(kLn2), l3 = static_cast<float>(kLn3);
     Tensor b = Tensor::from({0.0f, l2, l3, 5.0f, 5.0f + l2, 5.0f + l3}, {2, 3});
+    CAPTURE(b);
     grade::require_close(tt::softmax(b, -1),
                          std::vector<double>{1.0 / 6, 1.0 / 3, 0.5, 1.0 / 6, 1.0 / 3, 0.5}, {2, 3}, 1e-6,
                          1e-5);
@@ -222,6 +241,7 @@ TEST_CASE("activations keep the shape of scalars and size-1 axes and empty tenso
 
     // softmax over an axis of size 1 is all ones
     Tensor col = Tensor::from({3.0f, -2.0f, 100.0f}, {3, 1});
+    CAPTURE(col);
     grade::require_close(tt::softmax(col, -1), std::vector<double>{1, 1, 1}, {3, 1}, 1e-6, 0);
 
     Tensor empty = Tensor::zeros({0, 4});
@@ -245,6 +265,7 @@ TEST_CASE("activations leave their input unchanged and return a new tensor", "[p
 TEST_CASE("the raw table fills out with a new tensor", "[points:1]") {
     const tt_activations_api& api = tt::runtime().activations();
     Tensor x = Tensor::from({-1.0f, 2.0f}, {2});
+    CAPTURE(x);
     tt_tensor* out = nullptr;
     grade::require_ok(api.relu(x.raw(), &out), "relu");
     Tensor y = Tensor::adopt(out);

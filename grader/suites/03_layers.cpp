@@ -98,6 +98,7 @@ TEST_CASE("linear: a hand-worked 2x2 example with bias", "[points:2]") {
     // [1 2] . [[1 2] [3 4]] = [1+6, 2+8] = [7, 10]; + [10, 20] = [17, 30]
     Tensor w = Tensor::from({1, 2, 3, 4}, {2, 2});
     Tensor b = Tensor::from({10, 20}, {2});
+    CAPTURE(w, b);
     grade::require_close(tt::linear(Tensor::from({1, 2}, {1, 2}), w, b), std::vector<float>{17, 30}, {1, 2});
     // a 1-D x is a single sample: [in] -> [out]
     grade::require_close(tt::linear(Tensor::from({1, 2}, {2}), w, b), std::vector<float>{17, 30}, {2});
@@ -106,10 +107,12 @@ TEST_CASE("linear: a hand-worked 2x2 example with bias", "[points:2]") {
 TEST_CASE("linear without bias is x . W", "[points:1]") {
     Tensor w = Tensor::from({1, 2, 3, 4}, {2, 2});
     Tensor x = Tensor::from({1, 2, 3, 4}, {2, 2});
+    CAPTURE(w, x);
     grade::require_close(tt::linear(x, w), std::vector<float>{7, 10, 15, 22}, {2, 2});
     // a non-square weight: [2, 3] . [3, 1]
     Tensor w2 = Tensor::from({1, -1, 2}, {3, 1});
     Tensor x2 = Tensor::from({1, 2, 3, 4, 5, 6}, {2, 3});
+    CAPTURE(w2, x2);
     grade::require_close(tt::linear(x2, w2), std::vector<float>{5, 11}, {2, 1});
 }
 

@@ -67,6 +67,7 @@ TEST_CASE("mse of a hand-worked example is a scalar (ndim 0)", "[points:1]") {
     require_scalar(loss, 13.0 / 3.0, 1e-6, 1e-6);
     // equal tensors: 0
     Tensor a = Tensor::from({0.5f, -1.5f, 2.0f, 7.0f}, {2, 2});
+    CAPTURE(a);
     require_scalar(tt::mse_loss(a, a), 0.0, 0, 0);
 }
 
@@ -187,6 +188,7 @@ TEST_CASE("cross_entropy rejects targets that are not class indices", "[points:2
 
     tt_tensor* out = nullptr;
     Tensor bad = Tensor::from({1, 7}, {2});
+    CAPTURE(bad);
     CHECK(tt::runtime().losses().cross_entropy(logits.raw(), bad.raw(), &out) == TT_INVALID_ARGUMENT);
     CHECK(out == nullptr);
 }
@@ -247,6 +249,7 @@ TEST_CASE("every loss returns a new scalar tensor and leaves its inputs alone", 
     std::vector<float> tv = {0.0f, 1.0f, 1.0f, 0.0f};
     Tensor p = Tensor::from(pv, {2, 2}), t = Tensor::from(tv, {2, 2});
     Tensor targets = Tensor::from({1, 0}, {2});
+    CAPTURE(targets);
     std::vector<Tensor> losses = {tt::mse_loss(p, t), tt::cross_entropy(p, targets), tt::binary_cross_entropy(p, t)};
     for (const Tensor& l : losses) {
         CHECK(l.ndim() == 0);

@@ -93,3 +93,99 @@ TEST_CASE("module 09's fast variant earns full marks too", "[09]") {
     REQUIRE(number(g.json, "score") == number(g.json, "max_score"));
 }
 #endif
+
+// ------------------------------------------------------------------ feedback
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// A library folder holding the reference libraries of the build and the
+// fixture's student library in place of the real one.
+struct FixtureLibs {
+    fs::path dir;
+    explicit FixtureLibs(const std::string& fixture) {
+        dir = fs::temp_directory_path() / ("tt_grading_fixture_" + fixture + "_" + std::to_string(getpid()));
+        fs::remove_all(dir);
+        fs::create_directories(dir);
+        for (const fs::directory_entry& e : fs::directory_iterator(TT_TEST_LIB_DIR))
+            if (e.path().filename().string().find("_reference.so") != std::string::npos)
+                fs::copy_file(e.path(), dir / e.path().filename());
+        for (const fs::directory_entry& e : fs::directory_iterator(fs::path(TT_GRADING_FIXTURES) / fixture))
+            if (e.path().extension() == ".so") fs::copy_file(e.path(), dir / e.path().filename());
+    }
+    ~FixtureLibs() { fs::remove_all(dir); }
+};
+
+tt_test::RunResult tito_on(const FixtureLibs& libs, const std::string& args) {
+    return tt_test::run_command("TITO_LIB_DIR='" + libs.dir.string() + "' TITO_PROGRESS='" +
+                                (libs.dir / "progress.json").string() + "' '" + TT_TEST_BIN_DIR + "/tito-cli' " +
+                                args);
+}
+
+// The block of output that belongs to the case whose line starts with `mark name`.
+std::string case_block(const std::string& out, const std::string& name) {
+    size_t at = out.find(name);
+    if (at == std::string::npos) return "";
+    size_t end = out.find("\n  \xE2\x9C", at);  // the next case line (a check mark or a cross)
+    return out.substr(at, end == std::string::npos ? std::string::npos : end - at);
+}
+
+}  // namespace
+
+TEST_CASE("the naive float sigmoid fails the tail case and passes the others", "[feedback]") {
+    FixtureLibs libs("mistakes_02");
+    tt_test::RunResult r = tito_on(libs, "test 02 -k sigmoid");
+    INFO(r.out);
+    REQUIRE(r.code == 1);
+    CHECK(r.out.find("\xE2\x9C\x93 sigmoid of 0 and +-ln 3") != std::string::npos);
+    CHECK(r.out.find("\xE2\x9C\x93 sigmoid matches a double computation") != std::string::npos);
+    std::string tail = case_block(r.out, "sigmoid keeps its tiny tail");
+    REQUIRE(!tail.empty());
+    CHECK(tail.find("[0/1]") != std::string::npos);
+}
+
+TEST_CASE("a failure names the case's own line, its inputs and the first differing index", "[feedback]") {
+    FixtureLibs libs("mistakes_02");
+    tt_test::RunResult r = tito_on(libs, "test 02 -k 'tiny tail'");
+    INFO(r.out);
+    std::string block = case_block(r.out, "sigmoid keeps its tiny tail");
+    REQUIRE(!block.empty());
+    // The line of grade::require_close in the suite, not the helper's.
+    std::ifstream suite(std::string(TT_TEST_SOURCE_DIR) + "/grader/suites/02_activations.cpp");
+    std::string line;
+    int n = 0, call_line = 0;
+    bool in_case = false;
+    while (std::getline(suite, line)) {
+        ++n;
+        if (line.find("sigmoid keeps its tiny tail") != std::string::npos) in_case = true;
+        if (in_case && line.find("grade::require_close") != std::string::npos) {
+            call_line = n;
+            break;
+        }
+    }
+    REQUIRE(call_line > 0);
+    CHECK(block.find("02_activations.cpp:" + std::to_string(call_line)) != std::string::npos);
+    CHECK(block.find("common/grading.cpp") == std::string::npos);
+    // The captured input, printed NumPy-like with its shape.
+    CHECK(block.find("x := tensor([-88.8000, -89.0000, -90.0000, -92.0000], shape=[4])") != std::string::npos);
+    // The first difference by index, then expected beside actual.
+    CHECK(block.find("element [0] differs: expected 2.7205e-39, actual 0") != std::string::npos);
+    CHECK(block.find("4 of 4 elements differ") != std::string::npos);
+    CHECK(block.find("expected [") != std::string::npos);
+    CHECK(block.find("actual   [") != std::string::npos);
+}
+
+TEST_CASE("a failure on a matrix names the element as [row, column]", "[feedback]") {
+    FixtureLibs libs("mistakes_02");
+    tt_test::RunResult r = tito_on(libs, "test 02 -k 'relu zeroes'");
+    INFO(r.out);
+    std::string block = case_block(r.out, "relu zeroes negatives");
+    REQUIRE(!block.empty());
+    // relu(x) = |x| on [[-2, -0.5, 0], [0.5, 3, -7]]: wrong at [0, 0], [0, 1], [1, 2].
+    CHECK(block.find("element [0, 0] differs: expected 0, actual 2") != std::string::npos);
+    CHECK(block.find("3 of 6 elements differ") != std::string::npos);
+    CHECK(block.find("[1, 2]") != std::string::npos);
+    CHECK(block.find("row [0, :]") != std::string::npos);
+    CHECK(block.find("x := tensor([[-2.0, -0.5,  0.0],") != std::string::npos);
+}

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <iosfwd>
 #include <memory>
 #include <string>
 #include <vector>
@@ -88,6 +89,11 @@ public:
 private:
     std::shared_ptr<detail::TensorImpl> impl_;
 };
+
+// NumPy-like printing, for trying things out (playground/) and for test
+// messages: nested brackets, one number format, long axes summarised.
+//     std::cout << x;   // tensor([[1., 2.], [3., 4.]] laid out row by row, shape=[2, 2])
+std::ostream& operator<<(std::ostream& os, const Tensor& t);
 
 Tensor operator+(const Tensor& a, const Tensor& b);
 Tensor operator-(const Tensor& a, const Tensor& b);

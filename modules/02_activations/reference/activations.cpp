@@ -9,9 +9,10 @@
 //     softmax(x)  = exp(x - max) / sum(exp(x - max))   along one axis
 //
 // Tensors are contiguous, row-major float32 (see tt_common.h). The output is
-// allocated through module 01 (host->tensor->create), which fills it with
-// zeros; the caller frees it with host->tensor->free. The backward rules of
-// these functions are module 05's job.
+// allocated through module 01 (host->tensor->empty, via new_like below): its
+// values are NOT set (whatever the memory held), so every function writes
+// every element. The caller frees it with host->tensor->free. The backward
+// rules of these functions are module 05's job.
 #include <cmath>
 #include <cstdint>
 #include <string>
