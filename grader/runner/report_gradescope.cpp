@@ -21,6 +21,9 @@ std::string gradescope_json(const RunSettings& rs, const std::vector<CaseResult>
                   " test cases finished (the run was interrupted, or is still running).";
     if (rs.sanitized) output += " Sanitizer build (AddressSanitizer + UBSan).";
     doc.set("output", output);
+    double seconds = 0;
+    for (const CaseResult& r : results) seconds += r.seconds;
+    doc.set("execution_time", seconds);
     progress::Json tests = progress::Json::array();
     for (const CaseResult& r : results) {
         progress::Json j = progress::Json::object();
@@ -28,6 +31,9 @@ std::string gradescope_json(const RunSettings& rs, const std::vector<CaseResult>
         j.set("score", r.score);
         j.set("max_score", r.test.points);
         j.set("status", r.outcome == Outcome::passed ? "passed" : "failed");
+        j.set("execution_time", r.seconds);
+        // Visibility comes from the [hidden] tag, never from the case name;
+        // grade-batch maps it to the instructor's --hidden-visibility.
         if (r.test.hidden) j.set("visibility", "after_published");
         std::string out = case_text(r);
         if (r.outcome != Outcome::passed && !r.output.empty()) out += "--- output ---\n" + r.output;

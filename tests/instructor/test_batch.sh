@@ -31,7 +31,7 @@ check "grade-batch exits 0" test "$rc" -eq 0
 check "the gradebook exists" test -f "$csv"
 cat "$csv"
 check "the header names the modules" \
-  grep -qx "id,01_tensor,01_tensor_max,02_activations,02_activations_max,total,max_total,status,reason" <(head -n1 "$csv")
+  grep -qx "id,01_tensor,01_tensor_max,02_activations,02_activations_max,total,max_total,status,reason,similarity" <(head -n1 "$csv")
 check "one row per submission" test "$(wc -l < "$csv")" -eq 5
 row() { grep "^$1," "$csv"; }
 field() { row "$1" | cut -d, -f"$2"; }
