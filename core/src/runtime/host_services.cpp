@@ -121,7 +121,8 @@ tt_rng g_rng = {{0x1234567ull, 0x89abcdefull, 0xfedcba98ull, 0x7654321ull}};
 
 // ---------------------------------------------------------------- threads
 //
-// A fixed pool of (threads - 1) workers; the calling thread takes a share too.
+// A fixed pool of (threads - 1) workers; the calling thread takes a share too,
+// and after it every chunk no worker has claimed yet.
 // A parallel_for issued from inside a worker runs inline (no nesting).
 //
 // A training step issues a hundred or more parallel_fors back to back, many
@@ -187,6 +188,22 @@ public:
         cv_.notify_all();
         t_inside_ = true;
         body(ctx, 0, std::min(per, n));
+        // Then every chunk no worker has claimed yet. On a busy machine a worker
+        // may not get a core for milliseconds; the caller does its chunk rather
+        // than wait for it. A loop of small jobs (a student's per-image GEMMs,
+        // each split in two) otherwise spends half its time waiting.
+        for (;;) {
+            int64_t chunk;
+            {
+                std::lock_guard<std::mutex> lock(mu_);
+                if (next_chunk_ >= chunks_) break;
+                chunk = next_chunk_++;
+            }
+            const int64_t begin = chunk * per, end = std::min(n, begin + per);
+            if (begin < end) body(ctx, begin, end);
+            std::lock_guard<std::mutex> lock(mu_);
+            pending_.fetch_sub(1, std::memory_order_acq_rel);
+        }
         t_inside_ = false;
         // A worker touches nothing of this job after counting itself done.
         auto finished = [this] { return pending_.load(std::memory_order_acquire) == 0; };
@@ -204,8 +221,12 @@ private:
         for (;;) {
             spin_until([&] { return published_.load(std::memory_order_acquire) != seen; }, kSpin);
             std::unique_lock<std::mutex> lock(mu_);
-            cv_.wait(lock, [&] { return stop_ || (generation_ != seen && next_chunk_ < chunks_); });
+            cv_.wait(lock, [&] { return stop_ || generation_ != seen; });
             if (stop_) return;
+            if (next_chunk_ >= chunks_) {  // the caller (or another worker) took every chunk
+                seen = generation_;
+                continue;
+            }
             int64_t chunk = next_chunk_++;
             if (next_chunk_ >= chunks_) seen = generation_;
             tt_parallel_body body = body_;
