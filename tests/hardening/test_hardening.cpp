@@ -9,9 +9,11 @@
 #include <thread>
 
 #include <dirent.h>
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 
+#include "tinytorch/abi/tt_common.h"
 #include "tinytorch/progress.hpp"
 
 using namespace cli_test;
@@ -418,4 +420,58 @@ TEST_CASE("a correct module whose static destructor aborts gets full marks", "[h
         if (t.string_or("name", "").rfind("hidden:", 0) == 0) continue;
         CHECK(t.number_or("score", -1) == t.number_or("max_score", -2));
     }
+}
+
+TEST_CASE("a library that finds dlopen at run time and forwards to the reference scores nothing",
+          "[hardening][integrity]") {
+    // The attack works where nothing contains it: loaded here, in the test's
+    // own process, the fixture hands out the reference's table.
+    {
+        void* lib = dlopen(fixture("forwarder/tt_01_tensor_student.so").c_str(), RTLD_NOW | RTLD_LOCAL);
+        REQUIRE(lib != nullptr);
+        auto entry = reinterpret_cast<const tt_module_descriptor* (*)()>(dlsym(lib, "tt_entry_01_tensor"));
+        REQUIRE(entry != nullptr);
+        const tt_module_descriptor* d = entry();
+        REQUIRE(d != nullptr);
+        Dl_info where{};
+        REQUIRE(dladdr(d->api, &where) != 0);
+        INFO("the table handed out lives in " << where.dli_fname);
+        CHECK(contains(where.dli_fname, "tt_01_tensor_reference.so"));
+        CHECK(d->variant == TT_VARIANT_STUDENT);
+    }
+    // Graded, the worker cannot open the reference (or the tripwire fails
+    // the case when it does): no case passes but on the fixture's own code.
+    TempDir tmp;
+    Graded g = grade(tmp, fixture("forwarder"));
+    INFO(g.run.out << g.run.err);
+    REQUIRE(g.count() > 10);
+    for (const progress::Json& t : g.doc.find("tests")->items()) {
+        INFO(t.string_or("name", "") << ": " << t.string_or("output", ""));
+        const std::string name = t.string_or("name", "");
+        bool own_code = contains(name, "create") || contains(name, "empty") || contains(name, "from_data") ||
+                        contains(name, "free") ||
+                        contains(name, "copy");
+        if (!own_code) CHECK(t.number_or("score", -1) == 0);
+    }
+}
+
+TEST_CASE("what a hidden case asserted and printed is withheld unless an instructor asks", "[hardening][integrity]") {
+    // The hostile fixture's reshape prints a forged report and exits; a
+    // hidden case calls reshape, and so does a visible one.
+    const std::string hidden_case = "hidden: argmax of a reshaped tensor";
+    TempDir tmp;
+    Graded g = grade(tmp, fixture("hostile"));
+    const progress::Json* t = g.test(hidden_case);
+    REQUIRE(t != nullptr);
+    INFO(t->string_or("output", ""));
+    CHECK(t->number_or("score", -1) == 0);
+    CHECK(t->string_or("visibility", "") == "after_published");
+    CHECK(!contains(t->string_or("output", ""), "forged"));
+    CHECK(contains(g.output("reshape keeps the element order"), "forged"));  // visible cases still explain
+
+    TempDir tmp2;
+    Graded shown = grade(tmp2, fixture("hostile"), {"--show-hidden"});
+    const progress::Json* s = shown.test(hidden_case);
+    REQUIRE(s != nullptr);
+    CHECK(contains(s->string_or("output", ""), "forged"));
 }
