@@ -361,16 +361,13 @@ std::vector<CaseResult> run_and_report(const TestOptions& o, const RunSettings& 
     double total_points = 0;
     for (const auto& c : cases) total_points += c.points;
     std::vector<CaseResult> shown;
-    std::string last_reason;
+    CaseStream stream(os, o.module, o.verbose, rs.sanitized);
     execute(rs, cases, [&](const CaseResult& raw) {
         tally.add(raw);
         CaseResult r = visible_part(raw, rs.show_hidden);
         shown.push_back(r);
         if (!o.grade) {
-            // A load error shared by every case is explained once.
-            bool repeat = r.outcome == Outcome::load_error && r.reason == last_reason;
-            print_case_line(os, r, !repeat);
-            if (r.outcome == Outcome::load_error) last_reason = r.reason;
+            stream.add(r);
             if (o.verbose && r.outcome != Outcome::passed && !r.output.empty()) os << "      output:\n" << r.output;
             os.flush();
         }
@@ -382,9 +379,13 @@ std::vector<CaseResult> run_and_report(const TestOptions& o, const RunSettings& 
             }
         }
     });
-    if (o.grade) print_grade_table(os, shown, tally, o.verbose);
-    os << "\n" << tally.summary() << ". Score " << format_number(tally.score) << "/" << format_number(tally.max)
-       << ".\n";
+    if (o.grade) {
+        print_grade_table(os, shown, tally, o.verbose);
+        os << "\n" << tally.summary() << ". Score " << format_number(tally.score) << "/" << format_number(tally.max)
+           << ".\n";
+    } else {
+        stream.finish(tally);
+    }
     return shown;
 }
 

@@ -95,6 +95,29 @@ std::vector<std::string> describe_failure(const CatchFailure& f);
 CaseResult visible_part(const CaseResult& r, bool show_hidden);
 std::string case_text(const CaseResult& r);  // outcome, reason and details as plain text
 void print_case_line(std::ostream& os, const CaseResult& r, bool with_reason = true);
+// `tito test`: each case as it finishes, then the summary. A function that is
+// not implemented yet is explained at its first case; the other cases that
+// wait for it are counted and named in one line at the end ("34 cases wait
+// for `create` (creation.cpp)"), unless verbose. A crash suggests the
+// sanitizer run of that one case.
+class CaseStream {
+public:
+    CaseStream(std::ostream& os, int module, bool verbose, bool sanitized);
+    void add(const CaseResult& r);
+    void finish(const Tally& tally);  // the collapsed list and "N passed, ... Score x/y."
+
+private:
+    struct Waiting {
+        std::string key, function, file;
+        int cases = 0;
+    };
+    std::ostream& os_;
+    int module_;
+    bool verbose_, sanitized_;
+    bool hinted_sanitize_ = false;
+    std::string last_load_error_;
+    std::vector<Waiting> waiting_;
+};
 void print_grade_table(std::ostream& os, const std::vector<CaseResult>& results, const Tally& tally,
                        bool verbose);
 // `grade NN --integrated`: the isolated score next to the integrated one;

@@ -3,6 +3,7 @@
 //   tito [--impl SPEC] COMMAND [ARGS...]
 //
 // ./tito (the launcher) builds first, then runs this program.
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -69,6 +70,38 @@ void print_global_help() {
            "Documentation: docs/cli.md\n";
 }
 
+// Edit distance (insert, delete, substitute, swap two neighbours), for
+// "did you mean" on a mistyped command: `tets` -> `test`.
+size_t edit_distance(const std::string& a, const std::string& b) {
+    std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
+    for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+    for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+    for (size_t i = 1; i <= a.size(); ++i)
+        for (size_t j = 1; j <= b.size(); ++j) {
+            d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] != b[j - 1])});
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+                d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+        }
+    return d[a.size()][b.size()];
+}
+
+const std::vector<std::string>& command_names() {
+    static const std::vector<std::string> names = {"setup", "test", "grade", "status", "stubs", "milestone",
+                                                   "bench", "module", "hint", "run", "help", "release",
+                                                   "grade-batch"};
+    return names;
+}
+
+std::string did_you_mean(const std::string& command) {
+    std::string best;
+    size_t best_d = 3;  // at most two edits
+    for (const std::string& c : command_names()) {
+        size_t d = edit_distance(command, c);
+        if (d < best_d) best_d = d, best = c;
+    }
+    return best.empty() ? "" : " (did you mean " + best + "?)";
+}
+
 bool has_tinytorch_root(const fs::path& dir) {
     std::ifstream in(dir / "CMakeLists.txt");
     if (!in) return false;
@@ -125,7 +158,7 @@ int run(int argc, char** argv) {
     if (command == "grade-batch") return cmd_grade_batch(rest);
     if (command == "setup")
         throw UsageError{"setup is done by the ./tito launcher (it installs packages and builds)", ""};
-    throw UsageError{"unknown command '" + command + "'", ""};
+    throw UsageError{"unknown command '" + command + "'" + did_you_mean(command), ""};
 }
 
 }  // namespace

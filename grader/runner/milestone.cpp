@@ -44,7 +44,8 @@ std::string resolve_part(const std::string& want, const std::vector<std::string>
     std::transform(w.begin(), w.end(), w.begin(), [](unsigned char c) { return std::tolower(c); });
     if (w == "tinydigits" || w == "lenet") w = "part1";
     if (w == "cifar10" || w == "cifar" || w == "mnist" || w == "fashion-mnist") w = "part2";
-    if (!w.empty() && w.find_first_not_of("0123456789") == std::string::npos) w = "part" + std::to_string(std::stoi(w));
+    if (!w.empty() && w.size() <= 6 && w.find_first_not_of("0123456789") == std::string::npos)
+        w = "part" + std::to_string(std::stoi(w));
     std::vector<std::string> hits;
     for (const auto& p : parts)
         if (p == w) return p;
@@ -124,13 +125,6 @@ int cmd_milestone(const std::vector<std::string>& all_args) {
     const bool reference = vm.count("reference") > 0;
     const Paths& p = paths();
 
-    if (!reference) {
-        progress::GateStatus g = progress::gate_status(9, progress::load(), p.lib_dir);
-        if (!g.unlocked) {
-            print_locked(g);
-            return kLocked;
-        }
-    }
     std::vector<std::string> parts = milestone_parts();
     if (parts.empty()) {
         std::cerr << "tito: milestone 04 is not built yet: no " << p.bin_dir << "/milestone_04_* program.\n"
@@ -145,6 +139,14 @@ int cmd_milestone(const std::vector<std::string>& all_args) {
             std::string list;
             for (const auto& x : parts) list += " " + x;
             throw UsageError{error + " (built:" + list + ")", "milestone"};
+        }
+    }
+    // A part that does not exist is a usage error before it is a locked milestone.
+    if (!reference) {
+        progress::GateStatus g = progress::gate_status(9, progress::load(), p.lib_dir);
+        if (!g.unlocked) {
+            print_locked(g);
+            return kLocked;
         }
     }
     std::string program = (fs::path(p.bin_dir) / ("milestone_04_" + part)).string();

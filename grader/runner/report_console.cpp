@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <iomanip>
 #include <iostream>
+#include <regex>
 
 #include "cli.hpp"
 #include "grading.hpp"
@@ -68,6 +69,82 @@ void print_case_line(std::ostream& os, const CaseResult& r, bool with_reason) {
     if (!ok && !r.reason.empty() && r.outcome != Outcome::failed)
         os << "      " << r.reason << "\n";
     for (const std::string& d : r.details) os << "      " << d << "\n";
+}
+
+// ---------------------------------------------------------------- tito test, case by case
+
+namespace {
+
+// "create (creation.cpp)" from a stub's reason, "module 01 create failed
+// [NOT_IMPLEMENTED]: create is not implemented yet: edit .../creation.cpp ...";
+// the whole reason when it has no such form (a hidden case's).
+std::string missing_function(const std::string& reason, std::string* file) {
+    static const std::regex re(R"(([A-Za-z_][A-Za-z0-9_]*) is not implemented yet: edit (\S+?)[ ,;)])");
+    std::smatch m;
+    if (!std::regex_search(reason, m, re)) return "";
+    std::string path = m[2].str();
+    size_t slash = path.find_last_of('/');
+    *file = slash == std::string::npos ? path : path.substr(slash + 1);
+    return m[1].str();
+}
+
+bool mentions_non_finite(const CaseResult& r) {
+    for (const std::string& d : r.details)
+        if (d.find("NaN or inf") != std::string::npos) return true;
+    return false;
+}
+
+}  // namespace
+
+CaseStream::CaseStream(std::ostream& os, int module, bool verbose, bool sanitized)
+    : os_(os), module_(module), verbose_(verbose), sanitized_(sanitized) {}
+
+void CaseStream::add(const CaseResult& r) {
+    if (r.outcome == Outcome::not_implemented && !verbose_) {
+        std::string file;
+        std::string fn = missing_function(r.reason, &file);
+        std::string key = fn.empty() ? r.reason : fn;
+        auto it = std::find_if(waiting_.begin(), waiting_.end(), [&](const Waiting& w) { return w.key == key; });
+        if (it != waiting_.end()) {  // said once already: counted, not repeated
+            it->cases++;
+            return;
+        }
+        waiting_.push_back({key, fn, file, 1});
+    }
+    // A load error shared by every case is explained once.
+    bool repeat = r.outcome == Outcome::load_error && r.reason == last_load_error_;
+    print_case_line(os_, r, !repeat);
+    if (r.outcome == Outcome::load_error) last_load_error_ = r.reason;
+    if (!sanitized_ && (r.outcome == Outcome::crashed || mentions_non_finite(r))) {
+        if (r.outcome == Outcome::crashed)
+            os_ << "      a crash is often a read or write past the end of a buffer; the sanitizer build shows where:\n"
+                << "        ./tito test " << two_digits(module_) << " --sanitize -k '" << r.test.name << "'\n";
+        hinted_sanitize_ = true;
+    }
+    os_.flush();
+}
+
+void CaseStream::finish(const Tally& tally) {
+    int collapsed = 0;
+    for (const Waiting& w : waiting_) collapsed += w.cases - 1;
+    if (collapsed > 0) {
+        std::vector<Waiting> order = waiting_;
+        std::stable_sort(order.begin(), order.end(), [](const Waiting& a, const Waiting& b) { return a.cases > b.cases; });
+        os_ << "\nNot implemented yet (" << collapsed << " more case" << (collapsed == 1 ? "" : "s")
+            << " not shown; -v shows every one):\n";
+        for (const Waiting& w : order) {
+            os_ << "  " << w.cases;
+            if (w.function.empty())  // a hidden case's reason names no function
+                os_ << (w.cases == 1 ? " case: " : " cases: ") << w.key;
+            else
+                os_ << " case" << (w.cases == 1 ? " waits" : "s wait") << " for `" << w.function << "` (" << w.file << ")";
+            os_ << "\n";
+        }
+        os_ << "  The README of module " << two_digits(module_)
+            << " lists the functions in the order to write them.\n";
+    }
+    os_ << "\n" << tally.summary() << ". Score " << format_number(tally.score) << "/" << format_number(tally.max)
+        << ".\n";
 }
 
 std::string case_text(const CaseResult& r) {
@@ -149,7 +226,9 @@ void print_grade_table(std::ostream& os, const std::vector<CaseResult>& results,
 void print_side_by_side(std::ostream& os, int module, const std::vector<CaseResult>& integrated,
                         const Tally& integrated_tally, const std::vector<CaseResult>* isolated,
                         const Tally* isolated_tally, const progress::GradeRecord* recorded) {
-    const std::string nn = two_digits(module), below = two_digits(module - 1);
+    const std::string nn = two_digits(module);
+    // The modules below NN: "01" under module 02, "01-04" under module 05.
+    const std::string below_range = module == 2 ? "01" : "01-" + two_digits(module - 1);
     os << "\nIsolated and integrated, side by side:\n";
     if (isolated && isolated_tally) {
         size_t width = 20;
@@ -187,16 +266,20 @@ void print_side_by_side(std::ostream& os, int module, const std::vector<CaseResu
            << format_number(integrated_tally.score) << "/" << format_number(integrated_tally.max) << "\n";
         if (differ > 0)
             os << "  " << differ << " case" << (differ == 1 ? " passes" : "s pass")
-               << " isolated but not integrated: the difference is in your modules 01-" << below
-               << " (the integrated run uses them instead of the reference).\n";
+               << " isolated but not integrated: the difference is in your module" << (module == 2 ? " " : "s ")
+               << below_range << " (the integrated run uses " << (module == 2 ? "it" : "them")
+               << " instead of the reference).\n";
     } else if (recorded) {
-        os << "  isolated    your " << nn << " on reference 01-" << below << "   " << format_number(recorded->score)
+        std::string iso = "your module " + nn + " on reference " + below_range, integ = "your own 01-" + nn;
+        size_t w = std::max(iso.size(), integ.size()) + 3;
+        os << "  isolated    " << iso << std::string(w - iso.size(), ' ') << format_number(recorded->score)
            << "/" << format_number(recorded->max_score) << "   (recorded " << recorded->timestamp
            << "; your module " << nn << " is unchanged since)\n";
-        os << "  integrated  your own 01-" << nn << "              " << format_number(integrated_tally.score) << "/"
-           << format_number(integrated_tally.max) << "   (now)\n";
+        os << "  integrated  " << integ << std::string(w - integ.size(), ' ') << format_number(integrated_tally.score)
+           << "/" << format_number(integrated_tally.max) << "   (now)\n";
         if (recorded->score > integrated_tally.score)
-            os << "  The integrated score is lower: the difference is in your modules 01-" << below << ".\n";
+            os << "  The integrated score is lower: the difference is in your module" << (module == 2 ? " " : "s ")
+               << below_range << ".\n";
     }
 }
 

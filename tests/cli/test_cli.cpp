@@ -3,6 +3,9 @@
 // real bin/tito-cli.
 #include "cli_helpers.hpp"
 
+#include <regex>
+#include <set>
+
 #include "tinytorch/progress.hpp"
 #include "tinytorch/runtime.hpp"
 
@@ -176,6 +179,24 @@ TEST_CASE("usage errors exit 2 with a hint", "[cli][usage]") {
     }
 }
 
+TEST_CASE("a mistyped command gets a suggestion; a milestone part that does not exist is not 'locked'",
+          "[cli][usage]") {
+    TempDir tmp;
+    std::map<std::string, std::string> env = {{"TITO_PROGRESS", (tmp.path / "p.json").string()}};
+    Result typo = run_tito({"tets", "01"}, env);
+    CHECK(typo.code == 2);
+    CHECK(contains(typo.err, "unknown command 'tets' (did you mean test?)"));
+    Result far = run_tito({"frobnicate"}, env);
+    CHECK(far.code == 2);
+    CHECK_FALSE(contains(far.err, "did you mean"));
+    // No grade is recorded, so the milestone is locked: part 3 is still "no such part".
+    Result part = run_tito({"milestone", "run", "04", "3"}, env);
+    INFO(part.out << part.err);
+    CHECK(part.code == 2);
+    CHECK(contains(part.err, "no milestone 04 part matches '3'"));
+    CHECK_FALSE(contains(part.out + part.err, "locked"));
+}
+
 TEST_CASE("a module whose grader is not built is reported as not built yet", "[cli][test]") {
     TempDir tmp;
     // An empty bin dir of a fake build: copy tito-cli there.
@@ -304,4 +325,54 @@ TEST_CASE("end to end: grade 09 --integrated on a completed stack unlocks milest
     INFO(stale.out << stale.err);
     CHECK(stale.code == 5);
     CHECK(contains(stale.out, "module 07 (training)"));
+}
+
+TEST_CASE("test 01 on the stubs: each missing function explained once, the rest counted", "[cli][test]") {
+    REQUIRE(fs::exists(lib(1, "student")));
+    TempDir tmp;
+    Result r = run_tito({"test", "01", "--impl", "student"}, {{"TITO_PROGRESS", (tmp.path / "p.json").string()}});
+    INFO(r.out << r.err);
+    CHECK(r.code == 1);
+    // Count the cases, the case lines shown and the cases said to wait.
+    std::smatch m;
+    REQUIRE(std::regex_search(r.out, m, std::regex("([0-9]+) not implemented\\. Score 0/")));
+    int cases = std::stoi(m[1]);
+    int lines = 0, waiting = 0, groups = 0;
+    std::istringstream in(r.out);
+    std::string line;
+    std::set<std::string> explained;
+    std::regex fn_re("([A-Za-z_]+) is not implemented yet: edit");
+    std::regex wait_re("^  ([0-9]+) cases?(?: waits? for `([A-Za-z_]+)`|: )");
+    while (std::getline(in, line)) {
+        if (line.rfind("  \xE2\x9C\x97 ", 0) == 0) ++lines;
+        if (std::regex_search(line, m, fn_re)) explained.insert(m[1]);
+        if (std::regex_search(line, m, wait_re)) {
+            waiting += std::stoi(m[1]);
+            ++groups;
+            if (m[2].matched) CHECK(explained.count(m[2]) == 1);  // its hint was shown above
+        }
+    }
+    CHECK(cases > 20);
+    CHECK(lines == groups);        // one case line per missing function
+    CHECK(lines < cases / 2);      // not a wall of near-identical lines
+    CHECK(waiting == cases);       // every case is accounted for
+    CHECK(contains(r.out, "cases wait for `create` (creation.cpp)"));
+    CHECK(contains(r.out, "-v shows every one"));
+
+    Result all = run_tito({"test", "01", "--impl", "student", "-v"}, {{"TITO_PROGRESS", (tmp.path / "p.json").string()}});
+    size_t n = 0;
+    for (size_t at = all.out.find("  \xE2\x9C\x97 "); at != std::string::npos; at = all.out.find("  \xE2\x9C\x97 ", at + 1)) ++n;
+    CHECK(static_cast<int>(n) == cases);
+}
+
+TEST_CASE("a crashed case suggests the sanitizer run of that case", "[cli][test]") {
+    TempDir tmp;
+    Result r = run_tito({"test", "01", "--impl", "reference", "--grader", TT_CLI_FIXTURE_GRADER, "--timeout", "1",
+                         "-k", "segfault"},
+                        {{"TITO_PROGRESS", (tmp.path / "p.json").string()}});
+    INFO(r.out << r.err);
+    CHECK(contains(r.out, "crashed with SIGSEGV"));
+    std::smatch m;
+    REQUIRE(std::regex_search(r.out, m, std::regex("\xE2\x9C\x97 ([^\\n]*segfault[^\\n]*?)  \\[")));
+    CHECK(contains(r.out, "./tito test 01 --sanitize -k '" + m[1].str() + "'"));
 }
