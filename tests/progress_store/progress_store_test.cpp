@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -315,6 +316,24 @@ TEST_CASE("a store path that is a directory or a symbolic link loop is named, no
     stderr_of([&] { progress::record_grade(pass, loop); });
     CHECK(fs::is_regular_file(fs::symlink_status(loop)));
     CHECK(progress::gate_status(9, progress::load(loop), libs.string()).unlocked);
+}
+
+TEST_CASE("links planted beside the store are never written through", "[progress][store]") {
+    TempDir tmp("progress");
+    fs::path libs = tmp.path / "lib";
+    fake_libraries(libs);
+    progress::GradeRecord pass = passing_09(libs.string());
+    const std::string path = (tmp.path / "progress.json").string();
+    // A victim file, and links to it where an older tito put its lock and
+    // its temporary file (path + ".tmp-<pid>").
+    const fs::path victim = tmp.path / "victim.txt";
+    { std::ofstream(victim) << "precious\n"; }
+    fs::create_symlink(victim, path + ".lock");
+    for (int near = -16; near <= 16; ++near) fs::create_symlink(victim, path + ".tmp-" + std::to_string(getpid() + near));
+    stderr_of([&] { progress::record_grade(pass, path); });
+    CHECK(read_text(victim.string()) == "precious\n");
+    CHECK(fs::is_regular_file(fs::symlink_status(path)));
+    CHECK(progress::gate_status(9, progress::load(path), libs.string()).unlocked);
 }
 
 TEST_CASE("a store of megabytes is set aside unread", "[progress][store]") {

@@ -332,8 +332,11 @@ void save(const Store& store) {
     fs::path dir = p.parent_path().empty() ? fs::path(".") : p.parent_path();
     std::error_code ec;
     fs::create_directories(dir, ec);
-    std::string tmp = path + ".tmp-" + std::to_string(::getpid());
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    // A fresh temporary file of tito's own (mkstemp: O_EXCL, a random name),
+    // never an existing file or link someone planted under a guessable name.
+    std::string tmp = path + ".tmp-XXXXXX";
+    int fd = ::mkostemp(tmp.data(), O_CLOEXEC);
+    if (fd >= 0) ::fchmod(fd, 0644);
     if (fd < 0)
         throw std::runtime_error("cannot write the progress store: cannot create " + tmp + ": " +
                                  std::strerror(errno));
@@ -370,7 +373,7 @@ Store record_grade(const GradeRecord& record, const std::string& path) {
     fs::path dir = fs::path(path).parent_path();
     if (!dir.empty()) fs::create_directories(dir, ec);
     std::string lock_path = path + ".lock";
-    int lock = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    int lock = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (lock >= 0) {
         while (::flock(lock, LOCK_EX) != 0 && errno == EINTR) {
         }
