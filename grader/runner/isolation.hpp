@@ -50,4 +50,10 @@ CaseSandbox open_case(const IsolationPlan& plan, const std::string& parent, size
 // After the case: every process of the case's user killed, its folder removed.
 void close_case(const CaseSandbox& box);
 
+// Commands that load student modules in tito's own process tree (the
+// milestone, the playground, benchmarks) do not isolate them: as root they
+// refuse unless the user opts in (--allow-root). Returns "" when the command
+// may go on, else the message, with the fix. `what`: "milestone 04", ...
+std::string refuse_student_code_as_root(const std::string& what, bool allow_root);
+
 }  // namespace tito

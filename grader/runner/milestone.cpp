@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli.hpp"
+#include "isolation.hpp"
 #include "tinytorch/progress.hpp"
 
 namespace fs = std::filesystem;
@@ -93,7 +94,8 @@ int cmd_milestone(const std::vector<std::string>& all_args) {
 
     po::options_description opts("Options");
     opts.add_options()("help,h", "show this help")(
-        "reference", "run on the reference modules (no gate; labelled as reference)");
+        "reference", "run on the reference modules (no gate; labelled as reference)")(
+        "allow-root", "when tito runs as root: run the student modules anyway (only code you trust)");
     po::options_description hidden;
     hidden.add_options()("action", po::value<std::string>())("number", po::value<std::string>())(
         "part", po::value<std::string>());
@@ -147,6 +149,13 @@ int cmd_milestone(const std::vector<std::string>& all_args) {
         if (!g.unlocked) {
             print_locked(g);
             return kLocked;
+        }
+    }
+    if (!reference) {
+        std::string refusal = refuse_student_code_as_root("milestone 04", vm.count("allow-root") > 0);
+        if (!refusal.empty()) {
+            std::cerr << "tito: " << refusal << "\n";
+            return kUsage;
         }
     }
     std::string program = (fs::path(p.bin_dir) / ("milestone_04_" + part)).string();

@@ -308,8 +308,16 @@ TEST_CASE("end to end: grade 09 --integrated on a completed stack unlocks milest
     Result list = run_tito({"milestone", "list"}, env);
     CHECK(contains(list.out, "UNLOCKED"));
     if (fs::exists(std::string(TT_TEST_BIN_DIR) + "/milestone_04_part1")) {
-        // Unlocked: tito hands over to the program (its --help exits 0 at once).
-        Result run = run_tito({"milestone", "run", "04", "1", "--", "--help"}, env);
+        // Unlocked: tito hands over to the program (its --help exits 0 at once);
+        // as root only with --allow-root, since the milestone loads student
+        // code in tito's own process tree.
+        if (geteuid() == 0) {
+            Result refused = run_tito({"milestone", "run", "04", "1", "--", "--help"}, env);
+            CHECK(refused.code == 2);
+            CHECK(contains(refused.err, "--allow-root"));
+            CHECK(!contains(refused.out, "Usage: milestone_04_part1"));
+        }
+        Result run = run_tito({"milestone", "run", "04", "1", "--allow-root", "--", "--help"}, env);
         INFO(run.out << run.err);
         CHECK(run.code == 0);
         CHECK(contains(run.out, "on YOUR modules"));
