@@ -6,7 +6,7 @@
 source "$(dirname "$0")/lib.sh"
 
 out="$TMP/bundle"
-run_tito "$TMP/out" release --gradescope --modules 01 --timeout 20 --out "$out"
+run_tito "$TMP/out" release --gradescope --modules 01 --timeout 20 --out "$out" --skip-untracked
 check "release --gradescope exits 0" test "$rc" -eq 0
 cat "$TMP/out"
 for f in setup.sh run_autograder autograder.zip tinytorch/CMakeLists.txt tinytorch/prebuilt/release.cmake \
@@ -23,6 +23,9 @@ for pkg in $(sed -n '/^readonly PACKAGES=(/,/)/p' "$SRC/tito" | tr -d '()' | sed
   check "setup.sh installs $pkg, as ./tito setup does" grep -qw -- "$pkg" "$out/setup.sh"
 done
 check "setup.sh builds the grading targets" grep -q -- "--target tt_grading" "$out/setup.sh"
+check "setup.sh removes the hidden test sources after the build" grep -q 'rm -rf "$src/grader/hidden"' "$out/setup.sh"
+check "setup.sh makes the tree root-only" grep -q 'chmod -R go-rwx "$src"' "$out/setup.sh"
+check "run_autograder writes results as cases finish" grep -q -- '--live-results "$results/results.json"' "$out/run_autograder"
 check "run_autograder grades the chosen modules" grep -q 'MODULES="01"' "$out/run_autograder"
 check "run_autograder writes results.json" grep -q "results/results.json\|results.json" "$out/run_autograder"
 if [ -d "$SRC/grader/hidden" ]; then
