@@ -207,23 +207,12 @@ fs::path backup_student_files(const fs::path& root, const std::string& dir_name,
     fs::path partial = base / partial_name;
     fs::remove_all(partial);
     for (const auto& [rel, content] : files) {
-        fs::path p = partial / rel;
-        fs::create_directories(p.parent_path());
-        std::ofstream out(p, std::ios::binary | std::ios::trunc);
-        out << content;
-        out.close();
-        if (!out) throw std::runtime_error("cannot write the backup file " + p.string());
+        write_atomic(partial / rel, content);
     }
     fs::create_directories(partial);
-    {
-        std::ofstream note(partial / kBackupNote, std::ios::trunc);
-        note << "module: " << dir_name << "\n"
-             << "created: " << tt::progress::now_iso8601() << "\n"
-             << "reason: " << reason << "\n"
-             << "files: " << files.size() << "\n";
-        note.close();
-        if (!note) throw std::runtime_error("cannot write the backup note in " + partial.string());
-    }
+    write_atomic(partial / kBackupNote, "module: " + dir_name + "\ncreated: " + tt::progress::now_iso8601() +
+                                            "\nreason: " + reason + "\nfiles: " + std::to_string(files.size()) +
+                                            "\n");
     fs::rename(partial, target);
     return target;
 }

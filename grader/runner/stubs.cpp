@@ -361,15 +361,7 @@ int cmd_stubs(const std::vector<std::string>& args) {
     int written = 0;
     for (const Planned& pl : plan) {
         if (fs::exists(pl.target) && read_file(pl.target) == pl.content) continue;
-        fs::create_directories(pl.target.parent_path());
-        std::string tmp = pl.target.string() + ".tmp-tito";
-        {
-            std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-            out << pl.content;
-            out.close();
-            if (!out) throw std::runtime_error("cannot write " + tmp);
-        }
-        fs::rename(tmp, pl.target);
+        files::write_atomic(pl.target, pl.content);
         std::cout << "  wrote " << pl.rel_target << "\n";
         ++written;
     }
