@@ -438,7 +438,6 @@ TEST_CASE("a correct module whose static destructor aborts gets full marks", "[h
     const progress::Json* tests = g.doc.find("tests");
     for (const progress::Json& t : tests->items()) {
         INFO(t.string_or("name", ""));
-        if (t.string_or("name", "").rfind("hidden:", 0) == 0) continue;
         CHECK(t.number_or("score", -1) == t.number_or("max_score", -2));
     }
 }
