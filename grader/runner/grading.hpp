@@ -115,6 +115,7 @@ private:
     int module_;
     bool verbose_, sanitized_;
     bool hinted_sanitize_ = false;
+    int leaky_cases_ = 0;
     std::string last_load_error_;
     std::vector<Waiting> waiting_;
 };

@@ -115,6 +115,16 @@ void CaseStream::add(const CaseResult& r) {
     bool repeat = r.outcome == Outcome::load_error && r.reason == last_load_error_;
     print_case_line(os_, r, !repeat);
     if (r.outcome == Outcome::load_error) last_load_error_ = r.reason;
+    // The module worker counts host->alloc blocks never released (core/src/remote/server.cpp).
+    static const std::string kLeak = "tt_worker: memory leak: ";
+    if (size_t at = r.output.find(kLeak); at != std::string::npos) {
+        size_t end = r.output.find('\n', at);
+        std::string what = r.output.substr(at + kLeak.size(), end == std::string::npos ? end : end - at - kLeak.size());
+        os_ << "      " << paint("memory leak", "33") << ": " << what
+            << ": a tensor your code created and never freed (a temporary, or an error path),"
+               " or a free that forgets data or grad. Points are not taken for it.\n";
+        ++leaky_cases_;
+    }
     if (!sanitized_ && (r.outcome == Outcome::crashed || mentions_non_finite(r))) {
         if (r.outcome == Outcome::crashed)
             os_ << "      a crash is often a read or write past the end of a buffer; the sanitizer build shows where:\n"
@@ -143,6 +153,10 @@ void CaseStream::finish(const Tally& tally) {
         os_ << "  The README of module " << two_digits(module_)
             << " lists the functions in the order to write them.\n";
     }
+    if (leaky_cases_ > 0)
+        os_ << "\n" << leaky_cases_ << " case" << (leaky_cases_ == 1 ? "" : "s")
+            << " leaked memory (see above). A leak costs no points here, but a training loop runs out of memory"
+               " with it.\n";
     os_ << "\n" << tally.summary() << ". Score " << format_number(tally.score) << "/" << format_number(tally.max)
         << ".\n";
 }

@@ -189,3 +189,20 @@ TEST_CASE("a failure on a matrix names the element as [row, column]", "[feedback
     CHECK(block.find("row [0, :]") != std::string::npos);
     CHECK(block.find("x := tensor([[-2.0, -0.5,  0.0],") != std::string::npos);
 }
+
+TEST_CASE("a case whose module leaks memory passes with a leak warning; a clean module gets none", "[feedback]") {
+    FixtureLibs libs("mistakes_02");
+    // tanh is right but leaks one scratch tensor (struct + data) per call.
+    tt_test::RunResult r = tito_on(libs, "test 02 -k 'tanh of 0'");
+    INFO(r.out);
+    std::string block = case_block(r.out, "tanh of 0 and ln 2");
+    REQUIRE(!block.empty());
+    CHECK(block.find("[1/1]") != std::string::npos);
+    CHECK(block.find("memory leak: 2 allocations") != std::string::npos);
+    CHECK(r.out.find("1 case leaked memory") != std::string::npos);
+    // sigmoid frees what it makes: no warning.
+    tt_test::RunResult clean = tito_on(libs, "test 02 -k 'sigmoid of 0'");
+    INFO(clean.out);
+    CHECK(clean.out.find("\xE2\x9C\x93 sigmoid of 0") != std::string::npos);
+    CHECK(clean.out.find("memory leak") == std::string::npos);
+}

@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
+#include <poll.h>
 #include <unistd.h>
 
 #include "remote/peer.hpp"
@@ -477,6 +478,34 @@ void get_results(Reader& r, Client& c, const SlotSpec& spec, const uint64_t* wor
     }
 }
 
+// At exit: say bye and ask the worker how many host->alloc blocks the
+// modules left unreleased (server.cpp, answer_bye); a leak goes to stderr,
+// which tito reads with the case's output and turns into a warning. A worker
+// that does not answer within 2 s is not waited for.
+void say_bye() {
+    Client& c = client();
+    if (!c.peer) return;
+    try {
+        send_frame(c.peer->fd(), Frame::bye, std::string());
+        pollfd p{c.peer->fd(), POLLIN, 0};
+        if (::poll(&p, 1, 2000) <= 0) return;
+        std::string payload;
+        if (recv_frame(c.peer->fd(), payload) != Frame::reply) return;
+        Reader r(payload.data(), payload.size());
+        if (!r.get<uint8_t>()) return;
+        int64_t blocks = r.get<int64_t>(), bytes = r.get<int64_t>();
+        if (blocks <= 0) return;
+        std::fprintf(stderr,
+                     "tt_worker: memory leak: %lld allocation%s (%lld bytes) made through host->alloc %s never "
+                     "released\n",
+                     static_cast<long long>(blocks), blocks == 1 ? "" : "s", static_cast<long long>(bytes),
+                     blocks == 1 ? "was" : "were");
+        std::fflush(stderr);
+    } catch (const std::exception&) {
+        // the worker is gone or answered nonsense: nothing to report
+    }
+}
+
 void start_worker(Client& c) {
     SpawnPlan plan;
     plan.exe = env_or("TITO_WORKER_EXE", "");
@@ -496,6 +525,7 @@ void start_worker(Client& c) {
     Spawned s = spawn_worker(plan);  // throws LoadError
     c.pid = s.pid;
     c.peer = new Peer(s.fd, true);
+    std::atexit(say_bye);
 }
 
 }  // namespace

@@ -56,23 +56,34 @@ int size_class(size_t bytes) {
     return c;
 }
 
+// Blocks handed out and not released yet, and their requested bytes: a
+// module that forgets to free shows up here (the worker reports it per case).
+std::atomic<int64_t> g_live_blocks{0};
+std::atomic<int64_t> g_live_bytes{0};
+
 void* host_alloc(size_t bytes) {
     if (bytes == 0) bytes = 1;
     int c = size_class(bytes);
     if ((size_t{1} << c) < bytes) return nullptr;  // absurd size
+    void* block = nullptr;
     {
         Pool& p = pool();
         std::lock_guard<std::mutex> lock(p.mu);
         auto& list = p.free_lists[c];
         if (!list.empty()) {
-            void* block = list.back();
+            block = list.back();
             list.pop_back();
-            return static_cast<char*>(block) + kHeader;
         }
     }
-    void* block = std::aligned_alloc(64, kHeader + (size_t{1} << c));
-    if (block == nullptr) return nullptr;
-    *static_cast<int*>(block) = c;
+    if (block == nullptr) {
+        block = std::aligned_alloc(64, kHeader + (size_t{1} << c));
+        if (block == nullptr) return nullptr;
+        *static_cast<int*>(block) = c;
+    }
+    // The header: size class at byte 0, the requested size at byte 8.
+    *reinterpret_cast<uint64_t*>(static_cast<char*>(block) + 8) = bytes;
+    g_live_blocks.fetch_add(1, std::memory_order_relaxed);
+    g_live_bytes.fetch_add(static_cast<int64_t>(bytes), std::memory_order_relaxed);
     return static_cast<char*>(block) + kHeader;
 }
 
@@ -80,6 +91,9 @@ void host_release(void* ptr) {
     if (ptr == nullptr) return;
     void* block = static_cast<char*>(ptr) - kHeader;
     int c = *static_cast<int*>(block);
+    g_live_blocks.fetch_sub(1, std::memory_order_relaxed);
+    g_live_bytes.fetch_sub(static_cast<int64_t>(*reinterpret_cast<uint64_t*>(static_cast<char*>(block) + 8)),
+                           std::memory_order_relaxed);
     Pool& p = pool();
     std::lock_guard<std::mutex> lock(p.mu);
     p.free_lists[c].push_back(block);
@@ -380,6 +394,10 @@ LastError take_last_error() {
     LastError e = std::move(t_last_error);
     t_last_error = LastError{};
     return e;
+}
+
+LiveAllocations live_allocations() {
+    return {g_live_blocks.load(std::memory_order_relaxed), g_live_bytes.load(std::memory_order_relaxed)};
 }
 
 tt_host make_service_host() {

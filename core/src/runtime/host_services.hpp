@@ -22,6 +22,14 @@ LastError take_last_error();
 // A host table with every service filled in and no dependency tables.
 tt_host make_service_host();
 
+// Blocks of host->alloc not released yet in this process, and the bytes
+// their callers asked for. The module worker reports what its cases leave.
+struct LiveAllocations {
+    int64_t blocks = 0;
+    int64_t bytes = 0;
+};
+LiveAllocations live_allocations();
+
 void seed_global_rng(uint64_t seed);
 tt_rng* global_rng();
 float rng_uniform(tt_rng* rng);
