@@ -29,6 +29,9 @@ const char* const kExitCodeTable =
     "  5  milestone locked (module 09 has not passed on your own stack)\n"
     "  6  data missing (a milestone data set is not there)\n";
 
+int cmd_run(const std::vector<std::string>& args);   // student_tools.cpp
+int cmd_hint(const std::vector<std::string>& args);  // student_tools.cpp
+
 namespace {
 
 const char* const kSpecHelp =
@@ -51,6 +54,8 @@ void print_global_help() {
            "  milestone list               the milestone and whether it is unlocked\n"
            "  milestone run 04 [PART]      run milestone 04 (needs module 09 passed, integrated)\n"
            "  module reset NN              put module NN's stub back (your files are backed up)\n"
+           "  run playground               run playground/playground.cpp (yours to edit) on your modules\n"
+           "  hint NN [FUNCTION]           a code-level hint for one function, when the README is not enough\n"
            "  help [COMMAND]               this help, or a command's (also COMMAND --help)\n"
            "Instructors (docs/instructors.md):\n"
            "  release --out DIR            a student release (reference as prebuilt libraries)\n"
@@ -154,6 +159,8 @@ int run(int argc, char** argv) {
     if (command == "stubs") return cmd_stubs(rest);
     if (command == "milestone" || command == "milestones") return cmd_milestone(rest);
     if (command == "module") return cmd_module(rest);
+    if (command == "run") return cmd_run(rest);
+    if (command == "hint") return cmd_hint(rest);
     if (command == "release") return cmd_release(rest);
     if (command == "grade-batch") return cmd_grade_batch(rest);
     if (command == "setup")

@@ -384,3 +384,23 @@ TEST_CASE("a crashed case suggests the sanitizer run of that case", "[cli][test]
     REQUIRE(std::regex_search(r.out, m, std::regex("\xE2\x9C\x97 ([^\\n]*segfault[^\\n]*?)  \\[")));
     CHECK(contains(r.out, "./tito test 01 --sanitize -k '" + m[1].str() + "'"));
 }
+
+TEST_CASE("run playground: built with the project, runs on the chosen modules", "[cli][playground]") {
+    TempDir tmp;
+    std::map<std::string, std::string> env = {{"TITO_PROGRESS", (tmp.path / "p.json").string()}};
+    Result ref = run_tito({"run", "playground", "--impl", "reference"}, env);
+    INFO(ref.out << ref.err);
+    CHECK(ref.code == 0);
+    CHECK(contains(ref.out, "modules: reference"));
+    // NumPy-like printing of a [2, 3] tensor, rows aligned under each other.
+    CHECK(contains(ref.out, "tensor([[1., 2., 3.],\n        [4., 5., 6.]], shape=[2, 3])"));
+    // On the stubs (the default: every module the student's) it stops at the
+    // first function not written yet, with the stub's message.
+    Result stub = run_tito({"run", "playground"}, env);
+    INFO(stub.out << stub.err);
+    CHECK(stub.code == 1);
+    CHECK(contains(stub.out, "modules: student"));
+    CHECK(contains(stub.err, "is not implemented yet"));
+    Result bad = run_tito({"run", "nothing"}, env);
+    CHECK(bad.code == 2);
+}

@@ -125,6 +125,7 @@ TEST_CASE("stubs: malformed markers are errors with file and line", "[cli][stubs
         {"int f() {\n  return 1;\n  // END SOLUTION\n}\n", "add.cpp:3: END SOLUTION without a BEGIN"},
         {"// BEGIN SOLUTION\n// BEGIN SOLUTION\n// END SOLUTION\n", "add.cpp:2: BEGIN SOLUTION inside"},
         {"//BEGIN SOLUTION\n", "add.cpp:1: malformed marker"},
+        {"int f() {\n  // CODE HINT: return 1;\n}\n", "add.cpp:2: a CODE HINT outside a solution region"},
     };
     for (const auto& [text, message] : cases) {
         ScratchRepo repo;
@@ -136,4 +137,50 @@ TEST_CASE("stubs: malformed markers are errors with file and line", "[cli][stubs
         CHECK(contains(r.err, message));
         CHECK_FALSE(fs::exists(repo.student("add.cpp")));
     }
+}
+
+TEST_CASE("stubs: CODE HINT lines stay out of the stub and go to hints.md, shown by tito hint", "[cli][stubs]") {
+    ScratchRepo repo;
+    write_file(repo.dir.path / "modules/01_tensor/reference/add.cpp", R"(static tt_status scale_rows(const tt_tensor* a,
+                             tt_tensor** out) {
+    TT_GUARD_BEGIN
+    // BEGIN SOLUTION
+    // TODO: multiply row r by r + 1.
+    // HINT: one loop over rows, one over columns.
+    // CODE HINT: out[r * n + c] = a[r * n + c] * (r + 1);
+    //   (n is the row length)
+    return TT_OK;
+    // END SOLUTION
+    TT_GUARD_END
+}
+)");
+    Result gen = run_tito({"stubs", "generate", "01"}, repo.env());
+    INFO(gen.out << gen.err);
+    REQUIRE(gen.code == 0);
+    std::string stub = read_file(repo.student("add.cpp"));
+    CHECK_FALSE(contains(stub, "CODE HINT"));
+    CHECK_FALSE(contains(stub, "(r + 1)"));
+    CHECK(contains(stub, "// HINT: one loop over rows, one over columns."));
+    std::string hints = read_file(repo.dir.path / "modules/01_tensor/hints.md");
+    CHECK(contains(hints, "## scale_rows (add.cpp)"));
+    CHECK(contains(hints, "out[r * n + c] = a[r * n + c] * (r + 1);\n(n is the row length)\n"));
+    CHECK(run_tito({"stubs", "check"}, repo.env()).code == 0);
+
+    Result list = run_tito({"hint", "01"}, repo.env());
+    CHECK(list.code == 0);
+    CHECK(contains(list.out, "scale_rows"));
+    Result one = run_tito({"hint", "01", "scale_rows"}, repo.env());
+    INFO(one.out << one.err);
+    CHECK(one.code == 0);
+    CHECK(contains(one.out, "  out[r * n + c] = a[r * n + c] * (r + 1);"));
+    CHECK_FALSE(contains(one.out, "```"));
+    Result none = run_tito({"hint", "01", "no_such_function"}, repo.env());
+    CHECK(none.code == 2);
+    CHECK(contains(none.err, "scale_rows"));
+
+    // hints.md is checked like a stub.
+    write_file(repo.dir.path / "modules/01_tensor/hints.md", "stale\n");
+    Result stale = run_tito({"stubs", "check"}, repo.env());
+    CHECK(stale.code == 1);
+    CHECK(contains(stale.out, "differs: modules/01_tensor/hints.md"));
 }

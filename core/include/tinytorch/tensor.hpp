@@ -91,8 +91,10 @@ private:
 };
 
 // NumPy-like printing, for trying things out (playground/) and for test
-// messages: nested brackets, one number format, long axes summarised.
-//     std::cout << x;   // tensor([[1., 2.], [3., 4.]] laid out row by row, shape=[2, 2])
+// messages: nested brackets, one number format, long axes summarised
+// (core/src/api/print.cpp).
+//     std::cout << x;   // tensor([[1., 2.],
+//                       //         [3., 4.]], shape=[2, 2])
 std::ostream& operator<<(std::ostream& os, const Tensor& t);
 
 Tensor operator+(const Tensor& a, const Tensor& b);

@@ -24,7 +24,9 @@ tt_status relu_backward(const tt_tensor* x, const tt_tensor* grad, tt_tensor** o
     // BEGIN SOLUTION
     // TODO: relu'(x) = 0 where x <= 0 (0 at x == 0 too, as PyTorch does), else
     //   1. A NaN x is not <= 0: its gradient passes, so the NaN stays visible.
-    // HINT: out[i] = x[i] <= 0 ? 0 : grad[i].
+    // HINT: a new tensor shaped like x; decide each element from x alone.
+    //   ./tito hint 05 relu_backward shows the loop body.
+    // CODE HINT: out[i] = x[i] <= 0 ? 0 : grad[i];
     OwnedTensor r = empty_like(x);  // every element is written below
     const float* xs = x->data;
     const float* gs = grad->data;
@@ -51,7 +53,9 @@ tt_status sigmoid_backward(const tt_tensor* y, const tt_tensor* grad, tt_tensor*
     if (out_grad_x == nullptr) return TT_OK;
     // BEGIN SOLUTION
     // TODO: sigmoid'(x) = y (1 - y), with y the forward output.
-    // HINT: out[i] = grad[i] * y[i] * (1 - y[i]).
+    // HINT: chain rule, element by element: the upstream grad times the
+    //   derivative above. ./tito hint 05 sigmoid_backward shows the loop body.
+    // CODE HINT: out[i] = grad[i] * y[i] * (1 - y[i]);
     OwnedTensor r = zeros_like(y);
     for (int64_t i = 0; i < y->numel; ++i)
         r->data[i] = grad->data[i] * y->data[i] * (1.0f - y->data[i]);
@@ -70,7 +74,9 @@ tt_status tanh_backward(const tt_tensor* y, const tt_tensor* grad, tt_tensor** o
     if (out_grad_x == nullptr) return TT_OK;
     // BEGIN SOLUTION
     // TODO: tanh'(x) = 1 - y^2, with y the forward output.
-    // HINT: out[i] = grad[i] * (1 - y[i] * y[i]).
+    // HINT: chain rule, element by element, as for sigmoid.
+    //   ./tito hint 05 tanh_backward shows the loop body.
+    // CODE HINT: out[i] = grad[i] * (1 - y[i] * y[i]);
     OwnedTensor r = zeros_like(y);
     for (int64_t i = 0; i < y->numel; ++i)
         r->data[i] = grad->data[i] * (1.0f - y->data[i] * y->data[i]);
@@ -168,8 +174,12 @@ tt_status linear_backward(const tt_tensor* x, const tt_tensor* weight, const tt_
     //     grad_W = x^T . grad   [in, out] (summed over the batch by the product)
     //     grad_b = sum over the B rows of grad   [out]
     // HINT: ttm::host()->sgemm(trans_a, trans_b, M, N, K, 1, A, lda, B, ldb, 0, C, ldc)
-    //   with lda/ldb/ldc the row lengths as STORED (W is stored [in, out], so
-    //   for grad . W^T use trans_b = 1 and ldb = out).
+    //   with lda/ldb/ldc the row lengths as STORED, not as used.
+    //   ./tito hint 05 linear_backward shows the three calls.
+    // CODE HINT: W is stored [in, out], so grad . W^T is trans_b = 1 with ldb = out:
+    //   sgemm(0, 1, B, in, out, 1, grad, out, W, out, 0, grad_x, in)
+    //   grad_W = x^T . grad:  sgemm(1, 0, in, out, B, 1, x, in, grad, out, 0, grad_W, out)
+    //   grad_b: one loop over the B rows of grad, adding each row into grad_b.
     const int64_t in = weight->shape[0], outf = weight->shape[1];
     const int64_t rows = in > 0 ? x->numel / in : 0;
     const tt_host* h = ttm::host();
@@ -210,7 +220,9 @@ tt_status dropout_backward(const tt_tensor* mask, const tt_tensor* grad, tt_tens
     // BEGIN SOLUTION
     // TODO: out = x * mask, so d/dx = mask: dropped elements get no gradient,
     //   kept ones get it scaled by 1/(1-p) like their values were.
-    // HINT: out[i] = grad[i] * mask[i].
+    // HINT: the mask already holds 0 or 1/(1-p) per element.
+    //   ./tito hint 05 dropout_backward shows the loop body.
+    // CODE HINT: out[i] = grad[i] * mask[i];
     OwnedTensor r = zeros_like(mask);
     for (int64_t i = 0; i < mask->numel; ++i) r->data[i] = grad->data[i] * mask->data[i];
     *out_grad_x = r.release();
@@ -348,8 +360,11 @@ tt_status binary_cross_entropy_backward(const tt_tensor* probs, const tt_tensor*
     //   eps or above 1 - eps, e.g. p = 0 or 1) pc does not move when p does:
     //   the gradient of the clamped loss is 0 there, as PyTorch's autograd
     //   gives for bce(clamp(p, eps, 1 - eps)).
-    // HINT: 0 where p < TT_BCE_EPS or p > 1.0f - TT_BCE_EPS (compare in float,
-    //   as the forward clamps), else (p - t) / (p * (1 - p)) * g / n in double.
+    // HINT: decide "inside the clamp" in float, exactly as the forward clamps;
+    //   compute the derivative in double. ./tito hint 05 binary_cross_entropy_backward
+    //   shows the loop body.
+    // CODE HINT: out[i] = (p < TT_BCE_EPS || p > 1.0f - TT_BCE_EPS) ? 0
+    //   : (p - t) / (p * (1 - p)) * g / n;   (the division in double)
     const double scale = static_cast<double>(grad->data[0]) / static_cast<double>(probs->numel);
     const float lo = TT_BCE_EPS, hi = 1.0f - TT_BCE_EPS;  // in float, as the forward clamps
     OwnedTensor r = zeros_like(probs);

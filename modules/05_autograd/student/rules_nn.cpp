@@ -25,8 +25,9 @@ tt_status relu_backward(const tt_tensor* x, const tt_tensor* grad, tt_tensor** o
     if (out_grad_x == nullptr) return TT_OK;
     // TODO: relu'(x) = 0 where x <= 0 (0 at x == 0 too, as PyTorch does), else
     //   1. A NaN x is not <= 0: its gradient passes, so the NaN stays visible.
-    // HINT: out[i] = x[i] <= 0 ? 0 : grad[i].
-    return TT_NOT_IMPLEMENTED_YET("out[i] = x[i] <= 0 ? 0 : grad[i].");
+    // HINT: a new tensor shaped like x; decide each element from x alone.
+    //   ./tito hint 05 relu_backward shows the loop body.
+    return TT_NOT_IMPLEMENTED_YET("a new tensor shaped like x; decide each element from x alone. ./tito hint 05 relu_backward shows the loop body.");
     TT_GUARD_END
 }
 
@@ -38,8 +39,9 @@ tt_status sigmoid_backward(const tt_tensor* y, const tt_tensor* grad, tt_tensor*
     require_same_shape(grad, y, __func__, "sigmoid");
     if (out_grad_x == nullptr) return TT_OK;
     // TODO: sigmoid'(x) = y (1 - y), with y the forward output.
-    // HINT: out[i] = grad[i] * y[i] * (1 - y[i]).
-    return TT_NOT_IMPLEMENTED_YET("out[i] = grad[i] * y[i] * (1 - y[i]).");
+    // HINT: chain rule, element by element: the upstream grad times the
+    //   derivative above. ./tito hint 05 sigmoid_backward shows the loop body.
+    return TT_NOT_IMPLEMENTED_YET("chain rule, element by element: the upstream grad times the derivative above. ./tito hint 05 sigmoid_backward shows the loop body.");
     TT_GUARD_END
 }
 
@@ -51,8 +53,9 @@ tt_status tanh_backward(const tt_tensor* y, const tt_tensor* grad, tt_tensor** o
     require_same_shape(grad, y, __func__, "tanh");
     if (out_grad_x == nullptr) return TT_OK;
     // TODO: tanh'(x) = 1 - y^2, with y the forward output.
-    // HINT: out[i] = grad[i] * (1 - y[i] * y[i]).
-    return TT_NOT_IMPLEMENTED_YET("out[i] = grad[i] * (1 - y[i] * y[i]).");
+    // HINT: chain rule, element by element, as for sigmoid.
+    //   ./tito hint 05 tanh_backward shows the loop body.
+    return TT_NOT_IMPLEMENTED_YET("chain rule, element by element, as for sigmoid. ./tito hint 05 tanh_backward shows the loop body.");
     TT_GUARD_END
 }
 
@@ -116,9 +119,9 @@ tt_status linear_backward(const tt_tensor* x, const tt_tensor* weight, const tt_
     //     grad_W = x^T . grad   [in, out] (summed over the batch by the product)
     //     grad_b = sum over the B rows of grad   [out]
     // HINT: ttm::host()->sgemm(trans_a, trans_b, M, N, K, 1, A, lda, B, ldb, 0, C, ldc)
-    //   with lda/ldb/ldc the row lengths as STORED (W is stored [in, out], so
-    //   for grad . W^T use trans_b = 1 and ldb = out).
-    return TT_NOT_IMPLEMENTED_YET("ttm::host()->sgemm(trans_a, trans_b, M, N, K, 1, A, lda, B, ldb, 0, C, ldc) with lda/ldb/ldc the row lengths as STORED (W is stored [in, out], so for grad . W^T use trans_b = 1 and ldb = out).");
+    //   with lda/ldb/ldc the row lengths as STORED, not as used.
+    //   ./tito hint 05 linear_backward shows the three calls.
+    return TT_NOT_IMPLEMENTED_YET("ttm::host()->sgemm(trans_a, trans_b, M, N, K, 1, A, lda, B, ldb, 0, C, ldc) with lda/ldb/ldc the row lengths as STORED, not as used. ./tito hint 05 linear_backward shows the three calls.");
     TT_GUARD_END
 }
 
@@ -131,8 +134,9 @@ tt_status dropout_backward(const tt_tensor* mask, const tt_tensor* grad, tt_tens
     if (out_grad_x == nullptr) return TT_OK;
     // TODO: out = x * mask, so d/dx = mask: dropped elements get no gradient,
     //   kept ones get it scaled by 1/(1-p) like their values were.
-    // HINT: out[i] = grad[i] * mask[i].
-    return TT_NOT_IMPLEMENTED_YET("out[i] = grad[i] * mask[i].");
+    // HINT: the mask already holds 0 or 1/(1-p) per element.
+    //   ./tito hint 05 dropout_backward shows the loop body.
+    return TT_NOT_IMPLEMENTED_YET("the mask already holds 0 or 1/(1-p) per element. ./tito hint 05 dropout_backward shows the loop body.");
     TT_GUARD_END
 }
 
@@ -215,9 +219,10 @@ tt_status binary_cross_entropy_backward(const tt_tensor* probs, const tt_tensor*
     //   eps or above 1 - eps, e.g. p = 0 or 1) pc does not move when p does:
     //   the gradient of the clamped loss is 0 there, as PyTorch's autograd
     //   gives for bce(clamp(p, eps, 1 - eps)).
-    // HINT: 0 where p < TT_BCE_EPS or p > 1.0f - TT_BCE_EPS (compare in float,
-    //   as the forward clamps), else (p - t) / (p * (1 - p)) * g / n in double.
-    return TT_NOT_IMPLEMENTED_YET("0 where p < TT_BCE_EPS or p > 1.0f - TT_BCE_EPS (compare in float, as the forward clamps), else (p - t) / (p * (1 - p)) * g / n in double.");
+    // HINT: decide "inside the clamp" in float, exactly as the forward clamps;
+    //   compute the derivative in double. ./tito hint 05 binary_cross_entropy_backward
+    //   shows the loop body.
+    return TT_NOT_IMPLEMENTED_YET("decide \"inside the clamp\" in float, exactly as the forward clamps; compute the derivative in double. ./tito hint 05 binary_cross_entropy_backward shows the loop body.");
     TT_GUARD_END
 }
 
