@@ -14,6 +14,8 @@
 //      that module only. As root, the build runs as an unprivileged user of
 //      its own, in folders only that user can read: a submission cannot
 //      #include or .incbin a root-only file, nor read another submission;
+//      and the checkout and build tree are hidden from it (a mount namespace),
+//      so it cannot #include the reference sources by their absolute path;
 //   3. grade: lib/ holds the student libraries and copies of the reference
 //      ones; `tito-cli grade NN` (this program, as a child) grades each module
 //      isolated, one process per test case, with --json;
@@ -45,6 +47,7 @@
 #include "cli.hpp"
 #include "gradebook.hpp"
 #include "instructor.hpp"
+#include "isolation.hpp"
 
 namespace fs = std::filesystem;
 using tt::progress::Json;
@@ -71,6 +74,7 @@ struct Settings {
     double module_budget = 300;  // seconds for one module's grading run
     int max_timeouts = 3;        // a module's run stops after this many timed-out cases
     bool drop_builds = false;    // root: builds run as an unprivileged user
+    std::vector<std::string> hide_from_builds;  // the checkout and build tree (child.hpp hide_dirs)
     bool integrated = false;     // also grade the top module on the student's own stack
     std::string hidden_visibility = "after_published";
     std::string live_results;    // --single: results.json rewritten as cases finish
@@ -106,12 +110,6 @@ struct SubmissionResult {
 
 std::string dir_name(int m) { return tt::module_info(m).dir; }
 std::string label(int m) { return two_digits(m) + " " + tt::module_info(m).name; }
-
-std::string fmt(double v) {
-    std::ostringstream os;
-    os << std::setprecision(6) << v;
-    return os.str();
-}
 
 std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
 
@@ -283,17 +281,18 @@ struct Logged {
 };
 
 Logged run_logged(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
-                  double timeout, std::string& log, long uid = -1) {
+                  double timeout, std::string& log, long uid = -1, const std::vector<std::string>& hide = {}) {
     ChildLimits lim;
     lim.timeout_s = timeout;
     lim.capture_bytes = 1 << 20;
     lim.run_as_uid = lim.run_as_gid = uid;
+    lim.hide_dirs = hide;
     Logged l{run_child(argv, env, lim)};
     log += "$";
     for (const std::string& a : argv) log += " " + a;
     log += "\n" + l.r.out + l.r.err;
     if (!l.r.started) log += l.r.start_error + "\n";
-    if (l.r.timed_out) log += "[timed out after " + fmt(timeout) + " s]\n";
+    if (l.r.timed_out) log += "[timed out after " + format_number(timeout) + " s]\n";
     if (l.r.signal) log += "[killed by " + signal_description(l.r.signal) + "]\n";
     log += "[exit " + std::to_string(l.r.exit_code) + "]\n\n";
     return l;
@@ -310,7 +309,7 @@ bool in_student_file(const std::string& line) {
 // "in expansion of macro" / "required from here" note, which is used instead.
 std::string compile_problem(const Settings& s, const Logged& l, const fs::path& src, double timeout) {
     if (!l.r.started) return l.r.start_error;
-    if (l.r.timed_out) return "the build took longer than " + fmt(timeout) + " s";
+    if (l.r.timed_out) return "the build took longer than " + format_number(timeout) + " s";
     std::vector<std::string> lines =
         nonempty_lines(readable_build_output(l.r.out + "\n" + l.r.err, src, s.toolchain));
     for (size_t i = 0; i < lines.size(); ++i) {
@@ -436,7 +435,7 @@ void grade_module(const Settings& s, const fs::path& work, const fs::path& out, 
         }
     });
     Logged l = run_logged({s.self.string(), "grade", nn, "--no-record", "--json", json_path.string(),
-                           "--timeout", fmt(s.timeout), "--jobs", std::to_string(s.parallel)},
+                           "--timeout", format_number(s.timeout), "--jobs", std::to_string(s.parallel)},
                           {{"TITO_LIB_DIR", (work / "lib").string()},
                            {"TITO_IMPL", ""},
                            {"TITO_PROGRESS", (work / "progress.json").string()},
@@ -463,7 +462,7 @@ void grade_module(const Settings& s, const fs::path& work, const fs::path& out, 
         mr.note += (mr.note.empty() ? "" : ", ") + std::string("stopped after ") + std::to_string(s.max_timeouts) +
                    " timed-out cases (" + std::to_string(finished) + " cases run; the rest score 0)";
     else if (l.r.timed_out)
-        mr.note += (mr.note.empty() ? "" : ", ") + std::string("the module's time budget (") + fmt(s.module_budget) +
+        mr.note += (mr.note.empty() ? "" : ", ") + std::string("the module's time budget (") + format_number(s.module_budget) +
                    " s) ran out after " + std::to_string(finished) + " cases (the rest score 0)";
 }
 
@@ -670,11 +669,43 @@ std::vector<std::string> configure_command(const Settings& s, const fs::path& sr
     return configure;
 }
 
+// What a build must not see: the checkout (reference sources, hidden tests)
+// and the build tree, minus folders nested in another one or holding the work
+// folder. Empty, after one warning, where no mount namespace can be made.
+std::vector<std::string> folders_to_hide_from_builds(const Settings& s) {
+    std::vector<fs::path> wanted;
+    for (const std::string& d : {paths().source_dir, paths().build_dir})
+        if (!d.empty() && fs::is_directory(d)) wanted.push_back(fs::weakly_canonical(d));
+    auto inside = [](const fs::path& p, const fs::path& dir) {
+        auto rel = p.lexically_relative(dir);
+        return !rel.empty() && *rel.begin() != "..";
+    };
+    const fs::path work = fs::weakly_canonical(s.work_dir);
+    std::vector<std::string> hide;
+    for (const fs::path& d : wanted) {
+        if (inside(work, d)) {
+            std::cerr << "tito: warning: the work folder " << work.string() << " is inside " << d.string()
+                      << ": the builds can read it (use a --work folder outside the checkout)\n";
+            continue;
+        }
+        bool nested = std::any_of(wanted.begin(), wanted.end(),
+                                  [&](const fs::path& other) { return other != d && inside(d, other); });
+        if (!nested) hide.push_back(d.string());
+    }
+    if (!hide.empty() && !namespaces_available()) {
+        std::cerr << "tito: warning: no mount namespace here: the submissions' builds can read this checkout "
+                     "(a submission could #include a reference source by its path); make modules/*/reference "
+                     "and grader/hidden unreadable to others (chmod -R o-rwx) before grading\n";
+        hide.clear();
+    }
+    return hide;
+}
+
 // Build every staged module as `uid` (-1: tito's user); the libraries go to built/.
 bool build_modules(const Settings& s, SubmissionResult& res, const fs::path& src, const fs::path& build,
                    const fs::path& built, long uid, std::string& log) {
     const std::map<std::string, std::string> env = {{"HOME", build.string()}, {"TMPDIR", build.string()}};
-    Logged conf = run_logged(configure_command(s, src, build, built), env, 300, log, uid);
+    Logged conf = run_logged(configure_command(s, src, build, built), env, 300, log, uid, s.hide_from_builds);
     if (!conf.ok()) {
         for (ModuleResult& mr : res.modules) mr.problem = "not built: configuring the build failed (see build.log)";
         return false;
@@ -685,7 +716,7 @@ bool build_modules(const Settings& s, SubmissionResult& res, const fs::path& src
         std::string target = "tt_" + std::string(info.dir) + "_student";
         Logged b = run_logged({cmake_command(), "--build", build.string(), "--target", target, "--parallel",
                                std::to_string(s.parallel)},
-                              env, s.build_timeout, log, uid);
+                              env, s.build_timeout, log, uid, s.hide_from_builds);
         std::error_code ec;
         mr.built = b.ok() && fs::is_regular_file(fs::symlink_status(built / (target + ".so"), ec));
         if (mr.built) continue;
@@ -711,7 +742,7 @@ void grade_integrated(const Settings& s, const fs::path& work, const fs::path& o
     const fs::path json_path = work / ("grade-" + nn + "-integrated.json");
     std::string log;
     run_logged({s.self.string(), "grade", nn, "--integrated", "--no-record", "--json", json_path.string(),
-                "--timeout", fmt(s.timeout), "--jobs", std::to_string(s.parallel)},
+                "--timeout", format_number(s.timeout), "--jobs", std::to_string(s.parallel)},
                {{"TITO_LIB_DIR", (work / "lib").string()},
                 {"TITO_IMPL", ""},
                 {"TITO_PROGRESS", (work / "progress.json").string()},
@@ -841,19 +872,19 @@ std::string gradescope_json(const Settings& s, const ReportOptions& ro, const Su
     os << "TinyTorch C++: each module graded isolated (your module on the reference modules below it).\n";
     if (partial) os << "INCOMPLETE: grading is still running or was stopped; what finished is below.\n";
     for (const ModuleResult& mr : r.modules) {
-        os << "  " << label(mr.number) << ": " << fmt(mr.score) << "/" << fmt(mr.max);
+        os << "  " << label(mr.number) << ": " << format_number(mr.score) << "/" << format_number(mr.max);
         if (!mr.problem.empty()) os << "  " << mr.problem;
         else if (!mr.note.empty()) os << "  (" << mr.note << ")";
         os << "\n";
     }
     if (r.integrated_score >= 0)
         os << "  " << two_digits(s.modules.back()) << " on your own modules 01-" << two_digits(s.modules.back())
-           << " (integrated, not counted in the total): " << fmt(r.integrated_score) << "/" << fmt(r.integrated_max)
+           << " (integrated, not counted in the total): " << format_number(r.integrated_score) << "/" << format_number(r.integrated_max)
            << "\n";
     if (r.status == "no_files")
         os << "No student files were found. Submit your modules/NN_name/student/ folders "
               "(the repository layout).\n";
-    os << "Total: " << fmt(r.score) << "/" << fmt(r.max) << "\n";
+    os << "Total: " << format_number(r.score) << "/" << format_number(r.max) << "\n";
     doc.set("output", os.str());
     Json tests = Json::array();
     for (const ModuleResult& mr : r.modules)
@@ -899,12 +930,12 @@ std::string csv_header(const Settings& s) {
 
 std::string csv_row(const Settings& s, const SubmissionResult& r) {
     std::string row = gradebook::cell(r.id);
-    for (const ModuleResult& mr : r.modules) row += "," + fmt(mr.score) + "," + fmt(mr.max);
+    for (const ModuleResult& mr : r.modules) row += "," + format_number(mr.score) + "," + format_number(mr.max);
     if (s.integrated)
-        row += "," + (r.integrated_score >= 0 ? fmt(r.integrated_score) : std::string("")) + "," + fmt(r.integrated_max);
+        row += "," + (r.integrated_score >= 0 ? format_number(r.integrated_score) : std::string("")) + "," + format_number(r.integrated_max);
     std::string reason;
     for (const std::string& x : r.reasons) reason += (reason.empty() ? "" : "; ") + x;
-    return row + "," + fmt(r.score) + "," + fmt(r.max) + "," + r.status + "," + gradebook::cell(reason) + "," +
+    return row + "," + format_number(r.score) + "," + format_number(r.max) + "," + r.status + "," + gradebook::cell(reason) + "," +
            gradebook::cell(r.similarity);
 }
 
@@ -1222,6 +1253,7 @@ int cmd_grade_batch(const std::vector<std::string>& args) {
     s.toolchain = s.work_dir / "toolchain";
     stage_toolchain(s);
     s.drop_builds = geteuid() == 0;
+    s.hide_from_builds = folders_to_hide_from_builds(s);
     fs::create_directories(s.results_dir);
 
     jobs = std::min<int>(jobs, static_cast<int>(todo.size()));
@@ -1233,8 +1265,8 @@ int cmd_grade_batch(const std::vector<std::string>& args) {
     double max_total = 0;
     for (int m : s.modules) max_total += s.max_points[m];
     std::cout << "Grading " << todo.size() << " submission" << (todo.size() == 1 ? "" : "s") << " from "
-              << subs.string() << "\n  modules " << module_spec << " (isolated, " << fmt(max_total)
-              << " points), " << jobs << " at a time, " << fmt(s.timeout) << " s per test case"
+              << subs.string() << "\n  modules " << module_spec << " (isolated, " << format_number(max_total)
+              << " points), " << jobs << " at a time, " << format_number(s.timeout) << " s per test case"
               << (s.drop_builds ? ", builds as unprivileged users" : "") << "\n"
               << std::flush;
 
@@ -1294,8 +1326,8 @@ int cmd_grade_batch(const std::vector<std::string>& args) {
             std::lock_guard<std::mutex> lock(mu);
             results[i] = r;
             ++done;
-            std::cout << "  [" << done << "/" << todo.size() << "] " << r.id << ": " << fmt(r.score) << "/"
-                      << fmt(r.max) << "  " << r.status;
+            std::cout << "  [" << done << "/" << todo.size() << "] " << r.id << ": " << format_number(r.score) << "/"
+                      << format_number(r.max) << "  " << r.status;
             if (!r.reasons.empty()) std::cout << "  (" << shorten(first_line(r.reasons.front()), 100) << ")";
             std::cout << "  " << std::fixed << std::setprecision(0) << r.seconds << " s\n"
                       << std::defaultfloat << std::flush;

@@ -18,6 +18,8 @@
 #include <grp.h>
 #include <linux/close_range.h>
 #include <poll.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -282,6 +284,12 @@ ChildResult run_child(const std::vector<std::string>& argv,
     const uid_t run_uid = static_cast<uid_t>(limits.run_as_uid);
     const gid_t run_gid = static_cast<gid_t>(limits.run_as_gid);
     const char* work_dir = limits.work_dir.empty() ? nullptr : limits.work_dir.c_str();
+    // Prepared before fork: the child may only make async-signal-safe calls.
+    std::vector<const char*> hide;
+    for (const std::string& d : limits.hide_dirs) hide.push_back(d.c_str());
+    const bool hide_as_user = !hide.empty() && geteuid() != 0;
+    const std::string uid_map = std::to_string(geteuid()) + " " + std::to_string(geteuid()) + " 1\n";
+    const std::string gid_map = std::to_string(getegid()) + " " + std::to_string(getegid()) + " 1\n";
     RunningSlot slot;
 
     auto start = std::chrono::steady_clock::now();
@@ -318,6 +326,26 @@ ChildResult run_child(const std::vector<std::string>& argv,
             set_limit(RLIMIT_AS, static_cast<rlim_t>(limits.memory_bytes),
                       static_cast<rlim_t>(limits.memory_bytes));
         if (nproc > 0) set_limit(RLIMIT_NPROC, static_cast<rlim_t>(nproc), static_cast<rlim_t>(nproc));
+        if (!hide.empty()) {
+            // A private mount table in which each hidden folder is an empty,
+            // read-only tmpfs. Not root: in a user namespace mapping only
+            // tito's own ids, so file access stays exactly as before.
+            if (unshare(CLONE_NEWNS | (hide_as_user ? CLONE_NEWUSER : 0)) != 0) fail(3);
+            if (hide_as_user) {
+                auto write_file = [&](const char* path, const char* text, size_t n) {
+                    int fd = open(path, O_WRONLY | O_CLOEXEC);
+                    if (fd < 0 || write(fd, text, n) != static_cast<ssize_t>(n)) fail(3);
+                    close(fd);
+                };
+                write_file("/proc/self/setgroups", "deny", 4);
+                write_file("/proc/self/uid_map", uid_map.data(), uid_map.size());
+                write_file("/proc/self/gid_map", gid_map.data(), gid_map.size());
+            }
+            if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) fail(3);
+            for (const char* dir : hide)
+                if (mount("tmpfs", dir, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,mode=0555") != 0)
+                    fail(3);
+        }
         if (drop) {
             // Root is not bound by RLIMIT_NPROC: the case runs as another user.
             if (setgroups(0, nullptr) != 0) fail(1);
@@ -355,6 +383,7 @@ ChildResult run_child(const std::vector<std::string>& argv,
         close(err_pipe[0]);
         const char* what = report[0] == 1   ? "cannot switch to the unprivileged user for "
                            : report[0] == 2 ? "cannot enter a working directory for "
+                           : report[0] == 3 ? "cannot hide the checkout (no mount namespace) from "
                                             : "cannot run ";
         result.start_error = what + argv[0] + ": " + std::strerror(report[1]);
         return result;

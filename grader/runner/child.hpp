@@ -3,7 +3,7 @@
 // The child gets its own session and process group (setsid), RLIMIT_CPU,
 // RLIMIT_CORE = 0, RLIMIT_FSIZE, RLIMIT_NPROC and (unless sanitizers are in
 // use) RLIMIT_AS; it may run as another user (tito drops root privileges for
-// test cases, see sandbox.hpp), with no_new_privs and a parent-death signal;
+// test cases, see sandbox.hpp), with no_new_privs, folders it must not see hidden, and a parent-death signal;
 // stdin is /dev/null, stdout and stderr are captured and truncated. A
 // wall-clock timeout kills the whole process group with SIGKILL, and the group
 // is killed after the child exits too. tito is the child subreaper of
@@ -32,6 +32,10 @@ struct ChildLimits {
     long run_as_gid = -1;
     std::string work_dir;           // after dropping privileges: chdir here when the
                                     // inherited working directory is not accessible
+    std::vector<std::string> hide_dirs;  // each covered by an empty read-only tmpfs in a
+                                         // mount namespace of the child's own (a user
+                                         // namespace too when tito is not root); the child
+                                         // does not start when that fails
 };
 
 struct ChildResult {

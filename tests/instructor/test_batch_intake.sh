@@ -9,6 +9,9 @@
 #   notes.txt     not a submission: named as skipped
 #   secret        (as root) includes a root-only file: must not compile, and
 #                 the file's contents appear nowhere in the results
+#   borrower      its shape.cpp only #includes the reference's shape.cpp by its
+#                 absolute path: the checkout is hidden from builds, so it
+#                 does not compile (where a mount namespace can be made)
 # Then: a symbolic link planted at a results.json is replaced, not followed;
 # --single regrading with --update keeps the other rows; without --update the
 # old gradebook is kept aside with a warning; outputs inside the repository
@@ -46,6 +49,9 @@ if [ "$(id -u)" = 0 ]; then
   put secret 01_tensor "$STUB"
   echo "#include \"$TMP/root-only.txt\"" >> "$subs/secret/modules/01_tensor/student/shape.cpp"
 fi
+if unshare -m true 2>/dev/null || unshare -rm true 2>/dev/null; then can_hide=1; else can_hide=0; fi
+put borrower 01_tensor "$REF"
+echo "#include \"$REF/shape.cpp\"" > "$subs/borrower/modules/01_tensor/student/shape.cpp"
 
 csv="$TMP/gradebook.csv"
 res="$TMP/gradebook-results"
@@ -83,6 +89,13 @@ if [ "$(id -u)" = 0 ]; then
     bash -c "! grep -rq '$secret_marker' '$csv' '$res' '$TMP/out'"
 else
   echo "skip: the root-only include needs root"
+fi
+
+if [ "$can_hide" = 1 ]; then
+  check "borrower: the reference source by its absolute path does not compile" \
+    bash -c "grep '^borrower,' '$csv' | grep -q compile_error"
+else
+  echo "skip: no mount namespace here, the checkout cannot be hidden from builds"
 fi
 
 # Hidden cases: exactly the cases the grader tags [hidden] are not visible.
