@@ -76,3 +76,20 @@ TEST_CASE("hidden: argmax of a reshaped tensor indexes the flattened order", "[p
     }
     grade::require_close(rows, expected, {6}, 0, 0);
 }
+
+// Hidden by its tag alone (no "hidden:" in the name): tito takes visibility
+// from the [hidden] tag, so this case is withheld like the others.
+TEST_CASE("an outer product by broadcasting sums to the product of the sums", "[points:1][hidden]") {
+    std::vector<float> x = grade::random_values(3, 6104, -2.0f, 2.0f);
+    std::vector<float> y = grade::random_values(4, 6105, -2.0f, 2.0f);
+    Tensor outer = Tensor::from(x, {3, 1}) * Tensor::from(y, {1, 4});  // [3, 1] * [1, 4] -> [3, 4]
+    std::vector<double> expected(12);
+    double sx = 0, sy = 0;
+    for (int i = 0; i < 3; ++i) sx += x[i];
+    for (int j = 0; j < 4; ++j) sy += y[j];
+    for (int i = 0; i < 3; ++i)
+        for (int j = 0; j < 4; ++j) expected[i * 4 + j] = double(x[i]) * y[j];
+    grade::require_close(outer, expected, {3, 4}, 1e-6, 1e-6);
+    // sum over both axes = (sum of x) (sum of y)
+    grade::require_close(outer.sum(), std::vector<double>{sx * sy}, {}, 1e-5, 1e-5);
+}

@@ -488,6 +488,11 @@ TEST_CASE("what a hidden case asserted and printed is withheld unless an instruc
     CHECK(t->string_or("visibility", "") == "after_published");
     CHECK(!contains(t->string_or("output", ""), "forged"));
     CHECK(contains(g.output("reshape keeps the element order"), "forged"));  // visible cases still explain
+    // Visibility comes from the [hidden] tag, not from a "hidden:" name.
+    const progress::Json* by_tag = g.test("an outer product by broadcasting");
+    REQUIRE(by_tag != nullptr);
+    CHECK(by_tag->string_or("visibility", "") == "after_published");
+    CHECK(contains(by_tag->string_or("output", ""), "a hidden test"));
 
     TempDir tmp2;
     Graded shown = grade(tmp2, fixture("hostile"), {"--show-hidden"});
