@@ -404,3 +404,48 @@ TEST_CASE("run playground: built with the project, runs on the chosen modules", 
     Result bad = run_tito({"run", "nothing"}, env);
     CHECK(bad.code == 2);
 }
+
+TEST_CASE("the launcher shows a long build as progress with the time left, and a failed one as its errors",
+          "[cli][launcher]") {
+    // A stand-in cmake whose build prints ninja's "[n/m]" lines, and a
+    // stand-in tito-cli: only the launcher's own behaviour is under test.
+    TempDir tmp;
+    fs::path tools = tmp.path / "tools", build = tmp.path / "build";
+    fs::create_directories(tools);
+    fs::create_directories(build / "bin");
+    write_file(build / "CMakeCache.txt", "");
+    write_file(build / "bin/tito-cli", "#!/bin/sh\necho \"cli ran $*\"\n");
+    fs::permissions(build / "bin/tito-cli", fs::perms::owner_all);
+    auto fake_cmake = [&](const std::string& body) {
+        write_file(tools / "cmake", "#!/bin/sh\nif [ \"$1\" = --build ]; then\n" + body + "\nfi\nexit 0\n");
+        fs::permissions(tools / "cmake", fs::perms::owner_all);
+    };
+    std::string launcher = std::string(TT_TEST_SOURCE_DIR) + "/tito";
+    std::map<std::string, std::string> env = {{"PATH", tools.string() + ":" + std::getenv("PATH")},
+                                              {"TITO_BUILD_DIR", build.string()}};
+
+    fake_cmake("i=1; while [ $i -le 40 ]; do echo \"[$i/40] Building CXX object x$i.o\"; i=$((i+1)); done");
+    Result ok = run_tito({"status"}, env, launcher);
+    INFO(ok.out << ok.err);
+    CHECK(ok.code == 0);
+    CHECK(contains(ok.out, "cli ran status"));
+    CHECK(contains(ok.err, "tito: building 4/40 (10%)"));
+    CHECK(contains(ok.err, "tito: building 40/40 (100%)"));
+    CHECK(contains(ok.err, "build steps done in"));
+    CHECK(contains(read_file(build / "tito-build.log"), "[40/40] Building CXX object x40.o"));  // the full log
+
+    // A small rebuild stays quiet.
+    fake_cmake("echo '[1/2] Building CXX object a.o'; echo '[2/2] Linking CXX executable a'");
+    Result quiet = run_tito({"status"}, env, launcher);
+    CHECK(quiet.code == 0);
+    CHECK(quiet.err.empty());
+
+    // A failed build: exit 4 and the compiler's error, without the step lines.
+    fake_cmake("echo '[1/40] Building CXX object x1.o'; echo 'x1.cpp:3: error: boom'; exit 1");
+    Result bad = run_tito({"status"}, env, launcher);
+    INFO(bad.out << bad.err);
+    CHECK(bad.code == 4);
+    CHECK(contains(bad.err, "x1.cpp:3: error: boom"));
+    CHECK_FALSE(contains(bad.err, "[1/40]"));
+    CHECK_FALSE(contains(bad.out, "cli ran"));
+}
