@@ -31,6 +31,7 @@ const char* const kExitCodeTable =
 
 int cmd_run(const std::vector<std::string>& args);   // student_tools.cpp
 int cmd_hint(const std::vector<std::string>& args);  // student_tools.cpp
+int cmd_bench(const std::vector<std::string>& args);  // bench.cpp
 
 namespace {
 
@@ -53,6 +54,7 @@ void print_global_help() {
            "  stubs generate|check [NN..]  write / verify the student stubs from the reference\n"
            "  milestone list               the milestone and whether it is unlocked\n"
            "  milestone run 04 [PART]      run milestone 04 (needs module 09 passed, integrated)\n"
+           "  bench NN                     time your module NN next to the reference (never graded)\n"
            "  module reset NN              put module NN's stub back (your files are backed up)\n"
            "  run playground               run playground/playground.cpp (yours to edit) on your modules\n"
            "  hint NN [FUNCTION]           a code-level hint for one function, when the README is not enough\n"
@@ -158,6 +160,7 @@ int run(int argc, char** argv) {
     if (command == "status") return cmd_status(rest);
     if (command == "stubs") return cmd_stubs(rest);
     if (command == "milestone" || command == "milestones") return cmd_milestone(rest);
+    if (command == "bench") return cmd_bench(rest);
     if (command == "module") return cmd_module(rest);
     if (command == "run") return cmd_run(rest);
     if (command == "hint") return cmd_hint(rest);
