@@ -35,15 +35,22 @@ std::string num(double v) {
 }
 
 // "18/20 2 h ago", "20/20 ✓ 5 min ago STALE", or "-".
+// `why` gets the reasons a grade no longer counts (a library rebuilt or gone
+// since, a record that does not verify).
 std::string grade_cell(const std::optional<progress::GradeRecord>& r, const std::string& lib_dir,
-                       bool& stale) {
+                       bool& stale, std::vector<std::string>& why) {
     stale = false;
     if (!r) return "-";
     std::string s = num(r->score) + "/" + num(r->max_score) + (r->passed_all ? " ✓" : "");
     std::string when = ago(r->time);
     if (!when.empty()) s += " " + when;
-    stale = !progress::check_fresh(*r, lib_dir).fresh;
-    if (stale) s += r->unverified.empty() ? " STALE" : " FORGED/EDITED";
+    progress::Freshness f = progress::check_fresh(*r, lib_dir);
+    stale = !f.fresh;
+    if (stale) {
+        s += r->unverified.empty() ? " STALE" : " FORGED/EDITED";
+        for (const std::string& reason : f.reasons)
+            why.push_back(two_digits(r->module) + " " + progress::mode_name(r->mode) + ": " + reason);
+    }
     return s;
 }
 
@@ -88,6 +95,7 @@ int cmd_status(const std::vector<std::string>& args) {
               << pad("grader", wl) << pad("uses", wu) << pad("isolated grade", wg) << "integrated grade\n";
     std::cout << "  " << std::string(wn + 3 * wl + wu + wg + 18, '-') << "\n";
     bool any_stale = false;
+    std::vector<std::string> why_stale;
     for (int m = 1; m <= tt::kModuleCount; ++m) {
         const tt::ModuleInfo& info = tt::module_info(m);
         auto built = [&](tt::Variant v) {
@@ -97,17 +105,20 @@ int cmd_status(const std::vector<std::string>& args) {
         auto iso = store.find(m, progress::Mode::isolated);
         auto integ = store.find(m, progress::Mode::integrated);
         // For module 01 the two modes are the same run (nothing below it).
-        if (m == 1 && !iso) iso = integ;
+        bool same_run = m == 1 && !iso;
+        if (same_run) iso = integ;
         bool s1 = false, s2 = false;
-        std::string iso_cell = grade_cell(iso, p.lib_dir, s1);
-        std::string int_cell = grade_cell(integ, p.lib_dir, s2);
+        std::string iso_cell = grade_cell(iso, p.lib_dir, s1, why_stale);
+        std::string int_cell = same_run ? iso_cell : grade_cell(integ, p.lib_dir, s2, why_stale);
         any_stale = any_stale || s1 || s2;
         std::cout << "  " << pad(two_digits(m) + " " + info.name, wn) << pad(built(tt::Variant::student), wl)
                   << pad(built(tt::Variant::reference), wl) << pad(grader ? "built" : "not built", wl)
                   << pad(tt::variant_name(choice[m - 1]), wu) << pad(iso_cell, wg) << int_cell << "\n";
     }
-    if (any_stale)
-        std::cout << "\n  STALE: the student library changed since that grade; grade it again.\n";
+    if (any_stale) {
+        std::cout << "\n  STALE or FORGED/EDITED: that grade no longer counts; grade the module again.\n";
+        for (const std::string& why : why_stale) std::cout << "    " << why << "\n";
+    }
 
     progress::GateStatus g = progress::gate_status(9, store, p.lib_dir);
     std::cout << "\nMilestone 04 (1998 CNN revolution): " << (g.unlocked ? "UNLOCKED" : "LOCKED") << "\n";

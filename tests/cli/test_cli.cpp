@@ -283,6 +283,9 @@ TEST_CASE("milestone gate: locked without a grade, unlocked by a fresh pass, sta
     Result status = run_tito({"status"}, env);
     CHECK(contains(status.out, "STALE"));
     CHECK(contains(status.out, "LOCKED"));
+    // status says why: which library changed since which grade.
+    CHECK(contains(status.out, "09 integrated: module 03 (layers): its student library was rebuilt with different "
+                               "code since the grade of " + rec.timestamp));
 }
 
 TEST_CASE("end to end: grade 09 --integrated on a completed stack unlocks milestone 04", "[cli][gate][e2e]") {
@@ -388,7 +391,13 @@ TEST_CASE("a crashed case suggests the sanitizer run of that case", "[cli][test]
 TEST_CASE("run playground: built with the project, runs on the chosen modules", "[cli][playground]") {
     TempDir tmp;
     std::map<std::string, std::string> env = {{"TITO_PROGRESS", (tmp.path / "p.json").string()}};
-    Result ref = run_tito({"run", "playground", "--impl", "reference"}, env);
+    // The playground is student code: as root it runs only with --allow-root.
+    if (geteuid() == 0) {
+        Result refused = run_tito({"run", "playground", "--impl", "reference"}, env);
+        CHECK(refused.code == 2);
+        CHECK(contains(refused.err, "--allow-root"));
+    }
+    Result ref = run_tito({"run", "playground", "--impl", "reference", "--allow-root"}, env);
     INFO(ref.out << ref.err);
     CHECK(ref.code == 0);
     CHECK(contains(ref.out, "modules: reference"));
@@ -396,7 +405,7 @@ TEST_CASE("run playground: built with the project, runs on the chosen modules", 
     CHECK(contains(ref.out, "tensor([[1., 2., 3.],\n        [4., 5., 6.]], shape=[2, 3])"));
     // On the stubs (the default: every module the student's) it stops at the
     // first function not written yet, with the stub's message.
-    Result stub = run_tito({"run", "playground"}, env);
+    Result stub = run_tito({"run", "playground", "--allow-root"}, env);
     INFO(stub.out << stub.err);
     CHECK(stub.code == 1);
     CHECK(contains(stub.out, "modules: student"));
