@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cli.hpp"
+#include "isolation.hpp"
 
 namespace fs = std::filesystem;
 
@@ -26,7 +27,8 @@ int cmd_run(const std::vector<std::string>& all_args) {
 
     po::options_description opts("Options");
     opts.add_options()("help,h", "show this help")(
-        "impl", po::value<std::string>(), "module choice (default: student, every module yours)");
+        "impl", po::value<std::string>(), "module choice (default: student, every module yours)")(
+        "allow-root", "when tito runs as root: run the playground anyway (only code you trust)");
     po::options_description hidden;
     hidden.add_options()("program", po::value<std::string>());
     po::options_description all;
@@ -61,6 +63,12 @@ int cmd_run(const std::vector<std::string>& all_args) {
         std::cerr << "tito: " << program << " is not built yet: run ./tito run playground (the launcher builds "
                   << "it from playground/playground.cpp)\n";
         return kLoadError;
+    }
+    // The playground is student code itself, whatever modules it loads.
+    std::string refusal = refuse_student_code_as_root("the playground", vm.count("allow-root") > 0);
+    if (!refusal.empty()) {
+        std::cerr << "tito: " << refusal << "\n";
+        return kUsage;
     }
     setenv("TITO_IMPL", spec.c_str(), 1);
     std::cout.flush();
