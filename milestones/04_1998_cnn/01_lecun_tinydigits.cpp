@@ -141,7 +141,7 @@ int main(int argc, char** argv) {
                     return kExitInterrupted;
                 }
             }
-            m.clean = evaluate(*m.model, test);
+            m.clean = m.fit.last_test ? *m.fit.last_test : evaluate(*m.model, test);  // the last epoch's test run
             m.shifted = evaluate(*m.model, test_shifted);
         }
 

@@ -203,6 +203,18 @@ TEST_CASE("part 2 trains the CNN and the MLP on generated CIFAR-format files and
     REQUIRE(r.out.find("612234      4484992") != std::string::npos);
     REQUIRE(r.out.find("1707274      1706496") != std::string::npos);
     REQUIRE(r.out.find("In this run the CNN is") != std::string::npos);
+    // The speed of this stack from the first batches (8 batches x 4 epochs =
+    // 32 steps per model, the line comes after step 25), for both models.
+    for (const char* model : {"CNN", "MLP"}) {
+        auto at = r.out.find(std::string("  ") + model + ": ");
+        REQUIRE(at != std::string::npos);
+        std::string line = r.out.substr(at, r.out.find('\n', at) - at);
+        INFO(line);
+        long long ips = 0;
+        REQUIRE(std::sscanf(line.c_str() + 4 + std::strlen(model), "%lld images/s over batches 6-25", &ips) == 1);
+        REQUIRE(ips > 0);
+        REQUIRE(line.find(" left for its 4 epochs at that rate") != std::string::npos);
+    }
     // metrics.json holds both models with 4 epochs of curves each.
     std::string json = read_text(tmp.path / "out/metrics.json");
     REQUIRE(json.find("\"name\": \"CNN\"") != std::string::npos);
@@ -244,6 +256,49 @@ TEST_CASE("part 2 trains the CNN and the MLP on generated CIFAR-format files and
     REQUIRE(!fs::exists(tmp.path / "alone/mlp.ckpt"));
     REQUIRE(alone.out.find("Per-class") == std::string::npos);
     REQUIRE(alone.out.find("What each layer") == std::string::npos);
+    REQUIRE(alone.out.find("images/s over batches") == std::string::npos);  // --quiet: the table only
+}
+
+TEST_CASE("tito bench NN shows the student's op times beside the reference's, with the ratio", "[milestone]") {
+    if (!fs::is_directory(std::string(TT_TEST_BUILD_DIR) + "/e2e-lib") || !fs::exists(bin("tt_bench"))) {
+        WARN("no e2e-lib or tt_bench (a student release, or not built): skipped");
+        return;
+    }
+    TempDir tmp("bench");
+    make_complete_stack(tmp.str("lib"));
+    const std::string env = "TITO_LIB_DIR='" + tmp.str("lib") + "' ";
+    Run r = run(env + bin("tito-cli") + " bench 01 --rounds 1 --repeats 1 --threads 1");
+    INFO(r.out);
+    REQUIRE(r.code == 0);
+    REQUIRE(r.out.find("never graded") != std::string::npos);
+    // One row per figure of module 01's matmul and the MLP step: name, yours,
+    // unit, reference, unit, and the ratio of the two medians.
+    int rows = 0;
+    for (const char* name : {"matmul_cifar_mlp_fc1_us", "matmul_cifar_cnn_fc1_us", "matmul_digits_mlp_fc1_us",
+                             "matmul_square_256_us", "digits_mlp_step_us"}) {
+        auto at = r.out.find(std::string("\n") + name + " ");
+        REQUIRE(at != std::string::npos);
+        std::string line = r.out.substr(at + 1, r.out.find('\n', at + 1) - at - 1);
+        INFO(line);
+        char n[64], u1[16], u2[16];
+        double yours = 0, ref = 0, ratio = 0;
+        REQUIRE(std::sscanf(line.c_str(), "%63s %lf %15s %lf %15s %lfx", n, &yours, u1, &ref, u2, &ratio) == 6);
+        REQUIRE(yours > 0);
+        REQUIRE(ref > 0);
+        REQUIRE(ratio == Approx(yours / ref).epsilon(0.02));  // the printed values are rounded to 3 digits
+        ++rows;
+    }
+    REQUIRE(rows == 5);
+
+    Run bad = run(env + bin("tito-cli") + " bench 10");
+    REQUIRE(bad.code == 2);
+    Run none = run(env + bin("tito-cli") + " bench");
+    REQUIRE(none.code == 2);
+    fs::create_directories(tmp.path / "empty");
+    Run unbuilt = run("TITO_LIB_DIR='" + tmp.str("empty") + "' " + bin("tito-cli") + " bench 01");
+    INFO(unbuilt.out);
+    REQUIRE(unbuilt.code == 3);
+    REQUIRE(unbuilt.out.find("your module 01 is not built") != std::string::npos);
 }
 
 TEST_CASE("part 2 without CIFAR-10 says where to get it and exits 6", "[milestone]") {

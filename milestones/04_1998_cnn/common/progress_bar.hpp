@@ -38,6 +38,14 @@ public:
         std::fflush(stdout);
     }
 
+    // One line of its own in the middle of an epoch (the live bar redraws after it).
+    void note(const std::string& text) {
+        if (quiet_) return;
+        if (tty_) std::printf("\r\033[K");
+        std::printf("  %s\n", text.c_str());
+        std::fflush(stdout);
+    }
+
     // Ends an epoch. A line stays for the first and last epoch and about ten
     // in between, so a long run keeps a readable history.
     void finish(const std::string& tail) {

@@ -29,6 +29,16 @@ double seconds_since(Clock::time_point t) {
     return std::chrono::duration<double>(Clock::now() - t).count();
 }
 
+// "45 s", "3 min 20 s", "1 h 05 min"
+std::string duration_words(double seconds) {
+    const long long s = static_cast<long long>(seconds + 0.5);
+    char buf[48];
+    if (s < 60) std::snprintf(buf, sizeof buf, "%lld s", s);
+    else if (s < 3600) std::snprintf(buf, sizeof buf, "%lld min %02lld s", s / 60, s % 60);
+    else std::snprintf(buf, sizeof buf, "%lld h %02lld min", s / 3600, (s % 3600) / 60);
+    return buf;
+}
+
 // --- module 07 callbacks: the model, loss and optimizer as the loop sees them ------
 struct StepContext {
     tt::nn::Module* model;
@@ -368,6 +378,9 @@ FitResult fit(tt::nn::Module& model, const Split& train, const Split& test, cons
     }
 
     double start_loss = -1;  // loss of the first batch of this run (see the divergence checks)
+    constexpr int64_t kRateFrom = 5, kRateSteps = 20;  // the speed line: batches 6-25 of this run
+    auto t_rate = Clock::now();
+    double images_this_run = 0, images_at_rate = 0;
     int64_t classes = 10, steps_this_run = 0;
     bool cleaned = false;    // stale temporary checkpoint files removed before the first save
 
@@ -443,6 +456,19 @@ FitResult fit(tt::nn::Module& model, const Split& train, const Split& test, cons
             seen += step.count;
             correct += step.correct;
             bar.update(b + 1, loss_sum / seen, static_cast<double>(correct) / seen, seen / seconds_since(t0));
+            // From the first batches (the 5 warm-up steps left out): the speed of
+            // this stack and what the whole run will take at that rate.
+            images_this_run += step.count;
+            if (steps_this_run == kRateFrom) t_rate = Clock::now(), images_at_rate = images_this_run;
+            if (steps_this_run == kRateFrom + kRateSteps && !cfg.quiet) {
+                const double ips = (images_this_run - images_at_rate) / seconds_since(t_rate);
+                const int64_t steps_left = batches * cfg.epochs - global_step;
+                bar.note(cfg.label + ": " + std::to_string(static_cast<long long>(ips + 0.5)) +
+                         " images/s over batches " + std::to_string(kRateFrom + 1) + "-" +
+                         std::to_string(kRateFrom + kRateSteps) + ": about " +
+                         duration_words(static_cast<double>(steps_left * cfg.batch_size) / ips) +
+                         " left for its " + std::to_string(cfg.epochs) + " epochs at that rate (test runs not counted)");
+            }
             if (interrupted()) break;
         }
         EpochLog log;
@@ -454,7 +480,8 @@ FitResult fit(tt::nn::Module& model, const Split& train, const Split& test, cons
             result.interrupted = true;
             bar.finish("interrupted");
         } else {
-            log.test_acc = evaluate(model, test).accuracy;
+            result.last_test = evaluate(model, test);
+            log.test_acc = result.last_test->accuracy;
             check_progress(cfg, epoch, log, start_loss, classes, steps_this_run, global_step, schedule.warmup_steps,
                            epoch - first_epoch + 1);
             char msg[160];

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -52,6 +53,10 @@ struct FitResult {
     std::vector<EpochLog> epochs;
     bool interrupted = false;
     double train_seconds = 0;
+    // The test run after the last epoch trained (empty when none ran): the
+    // model has not changed since, so a caller that evaluates it again on the
+    // same images can take this instead.
+    std::optional<EvalResult> last_test;
 };
 
 // Thrown when the loss becomes NaN/Inf, grows far above where it started, or
