@@ -458,3 +458,53 @@ TEST_CASE("the launcher shows a long build as progress with the time left, and a
     CHECK_FALSE(contains(bad.err, "[1/40]"));
     CHECK_FALSE(contains(bad.out, "cli ran"));
 }
+
+TEST_CASE("grades live in the checkout's .tito/, not in the build directory; an old store moves there",
+          "[cli][progress]") {
+    // A build directory of our own (tito-cli copied into <tmp>/build/bin) and
+    // a checkout of our own (TITO_SOURCE_DIR), so nothing real is touched.
+    TempDir tmp;
+    fs::path build = tmp.path / "build", repo = tmp.path / "repo";
+    fs::create_directories(build / "bin");
+    fs::create_directories(repo / "modules");
+    fs::copy_file(tito_cli(), build / "bin/tito-cli");
+    const std::string cli = (build / "bin/tito-cli").string();
+
+    // What an older tito wrote: <build>/progress.json and its key.
+    progress::GradeRecord rec;
+    rec.module = 2;
+    rec.mode = progress::Mode::isolated;
+    rec.score = 20;
+    rec.max_score = 25;
+    rec.cases = 18;
+    rec.passed = 14;
+    rec.timestamp = progress::now_iso8601(&rec.time);
+    rec.impl = "reference,02=student";
+    progress::record_grade(rec, (build / "progress.json").string());
+    REQUIRE(fs::exists(build / "progress.json.key"));
+
+    std::map<std::string, std::string> env = {{"TITO_SOURCE_DIR", repo.string()}};
+    Result r = run_tito({"status"}, env, cli);
+    INFO(r.out << r.err);
+    CHECK(r.code == 0);
+    CHECK(contains(r.err, "moved the progress store from " + (build / "progress.json").string()));
+    CHECK(contains(r.out, (repo / ".tito/progress.json").string()));
+    CHECK_FALSE(fs::exists(build / "progress.json"));
+    CHECK_FALSE(fs::exists(build / "progress.json.key"));
+    // The grade came along with its key: it still verifies.
+    progress::Store s = progress::load((repo / ".tito/progress.json").string());
+    auto moved = s.find(2, progress::Mode::isolated);
+    REQUIRE(moved);
+    CHECK(moved->score == 20);
+    CHECK(moved->unverified.empty());
+    CHECK(contains(r.out, "20/25"));
+    CHECK_FALSE(contains(r.out, "FORGED"));
+
+    // Deleting the build directory keeps the grades; nothing moves twice.
+    fs::remove_all(build);
+    fs::create_directories(build / "bin");
+    fs::copy_file(tito_cli(), build / "bin/tito-cli");
+    Result again = run_tito({"status"}, env, cli);
+    CHECK_FALSE(contains(again.err, "moved"));
+    CHECK(contains(again.out, "20/25"));
+}

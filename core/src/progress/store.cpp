@@ -261,9 +261,50 @@ std::string sign_record(const GradeRecord& record, const std::string& key) {
     return hex_bytes(d.data(), d.size());
 }
 
+namespace {
+
+// Move a store an older tito kept in the build directory (and its key, or its
+// signatures would no longer verify) to `to`. link() never replaces a file,
+// so two runs migrating at once cannot lose a grade; the old names go only
+// once both new ones exist. False when it could not (the old store stays in use).
+bool migrate_store(const fs::path& from, const fs::path& to) {
+    std::error_code ec;
+    fs::create_directories(to.parent_path(), ec);
+    const std::string from_key = key_path(from.string()), to_key = key_path(to.string());
+    bool has_key = fs::exists(from_key, ec);
+    if (has_key && fs::exists(to_key, ec)) return false;  // another key there: the records would not verify
+    if (has_key && ::link(from_key.c_str(), to_key.c_str()) != 0) return false;
+    if (::link(from.c_str(), to.c_str()) != 0) {
+        if (has_key && errno != EEXIST) ::unlink(to_key.c_str());
+        return errno == EEXIST;  // another run moved it first
+    }
+    ::unlink(from.c_str());
+    if (has_key) ::unlink(from_key.c_str());
+    std::cerr << "tito: moved the progress store from " << from.string() << " to " << to.string()
+              << " (grades now live outside the build directory, which can be deleted)\n";
+    return true;
+}
+
+}  // namespace
+
+// <checkout>/.tito/progress.json: outside every build directory, so removing
+// build/ keeps the grades. The checkout is TITO_SOURCE_DIR, else the one the
+// build was configured from; when that is gone, the build directory's own
+// store as before.
 std::string default_store_path() {
     if (const char* env = std::getenv("TITO_PROGRESS"); env && *env) return env;
-    return (fs::path(exe_dir()).parent_path() / "progress.json").lexically_normal().string();
+    const fs::path in_build = (fs::path(exe_dir()).parent_path() / "progress.json").lexically_normal();
+    const char* src_env = std::getenv("TITO_SOURCE_DIR");
+    const fs::path checkout = src_env && *src_env ? fs::path(src_env) : fs::path(TT_SOURCE_DIR);
+    std::error_code ec;
+    if (!fs::is_directory(checkout / "modules", ec)) return in_build.string();
+    const fs::path store = fs::absolute(checkout / ".tito" / "progress.json", ec).lexically_normal();
+    if (!fs::exists(store, ec) && fs::exists(in_build, ec) && !migrate_store(in_build, store)) {
+        std::cerr << "tito: warning: could not move the progress store " << in_build.string() << " to "
+                  << store.string() << "; it stays where it is\n";
+        return in_build.string();
+    }
+    return store.string();
 }
 
 Store load(const std::string& path) {
