@@ -1,11 +1,16 @@
 // sanitize.cpp - the sanitizer build for --sanitize and its reports.
 #include "sanitize.hpp"
 
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <regex>
 #include <sstream>
+#include <thread>
+#include <mutex>
 
 #include <unistd.h>
 
@@ -73,6 +78,98 @@ std::string find_program(const std::string& name) {
     }
     return "";
 }
+
+// How many steps a first build of `targets` runs: the commands ninja lists
+// for them (ninja -t commands). 0 when the directory was built before (an
+// incremental build is short, and ninja's dry run cannot tell its size
+// before CMake re-checks the sources) or ninja is not there.
+int count_first_build_steps(const std::string& build_dir, const std::vector<std::string>& targets) {
+    std::error_code ec;
+    if (fs::file_size(fs::path(build_dir) / ".ninja_log", ec) > 0 && !ec) return 0;
+    std::string ninja = find_program("ninja");
+    if (ninja.empty() || !fs::exists(fs::path(build_dir) / "build.ninja")) return 0;
+    std::vector<std::string> argv = {ninja, "-C", build_dir, "-t", "commands"};
+    argv.insert(argv.end(), targets.begin(), targets.end());
+    ChildResult r = run_tool(argv, 120);
+    if (!r.started || r.exit_code != 0) return 0;
+    return static_cast<int>(std::count(r.out.begin(), r.out.end(), '\n'));
+}
+
+// While a build of `total` steps runs, count the steps ninja has finished
+// (one line each in <build>/.ninja_log) and show them with the time so far
+// and, from the rate so far, the time left: one updating line on a terminal,
+// a line per 10 % otherwise. Quiet for fewer than 30 steps.
+class BuildProgress {
+public:
+    BuildProgress(std::ostream& os, const std::string& build_dir, int total)
+        : os_(os), log_(fs::path(build_dir) / ".ninja_log"), total_(total) {
+        if (total_ < 30) return;
+        baseline_ = lines();
+        start_ = std::chrono::steady_clock::now();
+        tty_ = isatty(STDOUT_FILENO) == 1;
+        thread_ = std::thread([this] { run(); });
+    }
+    ~BuildProgress() { stop(); }
+    void stop() {
+        if (!thread_.joinable()) return;
+        {
+            std::lock_guard<std::mutex> lock(mu_);
+            done_ = true;
+        }
+        cv_.notify_all();
+        thread_.join();
+        if (tty_ && shown_) os_ << "\r\033[K";
+        os_ << "  built in " << human(seconds()) << "\n";
+        os_.flush();
+    }
+
+private:
+    long lines() const {
+        std::ifstream in(log_);
+        long n = 0;
+        std::string line;
+        while (std::getline(in, line)) ++n;
+        return n;
+    }
+    long seconds() const {
+        return static_cast<long>(
+            std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - start_).count());
+    }
+    static std::string human(long s) {
+        return s < 60 ? std::to_string(s) + " s" : std::to_string(s / 60) + " min " + std::to_string(s % 60) + " s";
+    }
+    void run() {
+        int last_pct = 0;
+        std::unique_lock<std::mutex> lock(mu_);
+        while (!cv_.wait_for(lock, std::chrono::seconds(1), [this] { return done_; })) {
+            long n = std::min<long>(std::max<long>(lines() - baseline_, 0), total_);
+            long t = seconds();
+            int pct = static_cast<int>(100 * n / total_);
+            std::string line = "  building " + std::to_string(n) + "/" + std::to_string(total_) + " (" +
+                               std::to_string(pct) + "%), " + human(t) + " so far";
+            if (n >= 5 && t >= 10 && n < total_) line += ", about " + human(t * (total_ - n) / n) + " left";
+            if (tty_) {
+                os_ << "\r\033[K" << line;
+                os_.flush();
+                shown_ = true;
+            } else if (pct - last_pct >= 10) {
+                os_ << line << "\n";
+                os_.flush();
+                last_pct = pct;
+            }
+        }
+    }
+
+    std::ostream& os_;
+    fs::path log_;
+    int total_;
+    long baseline_ = 0;
+    bool tty_ = false, shown_ = false, done_ = false;
+    std::chrono::steady_clock::time_point start_;
+    std::mutex mu_;
+    std::condition_variable cv_;
+    std::thread thread_;
+};
 
 }  // namespace
 
@@ -143,12 +240,16 @@ std::optional<SanitizeBuild> build_sanitized(int module, const tt::ImplChoice& c
         if (fs::is_directory(fs::path(p.source_dir) / "modules" / info.dir / "reference"))
             targets.push_back("tt_" + std::string(info.dir) + "_reference");
     }
-    os << "Building the sanitizer build of module " << two_digits(module) << " in " << b.build_dir
-       << " (the first build takes a few minutes) ...\n";
-    os.flush();
     std::vector<std::string> argv = {cmake, "--build", b.build_dir, "--target"};
     argv.insert(argv.end(), targets.begin(), targets.end());
+    int steps = count_first_build_steps(b.build_dir, targets);
+    os << "Building the sanitizer build of module " << two_digits(module) << " in " << b.build_dir;
+    if (steps > 0) os << ": " << steps << " step" << (steps == 1 ? "" : "s");
+    os << (steps >= 30 ? " (minutes for a first build; the line below estimates the rest)" : "") << " ...\n";
+    os.flush();
+    BuildProgress progress(os, b.build_dir, steps);
     ChildResult r = run_tool(argv, 3600);
+    progress.stop();
     std::ofstream(log_path, std::ios::binary | std::ios::app) << r.out << r.err;
     if (!r.started || r.timed_out || r.signal || r.exit_code != 0) {
         error = "building " + b.build_dir + " failed:\n" + build_errors(r.out + r.err) +
