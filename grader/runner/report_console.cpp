@@ -88,6 +88,16 @@ std::string missing_function(const std::string& reason, std::string* file) {
     return m[1].str();
 }
 
+// "2 allocations (124 bytes) ... never released" when the case's module
+// worker reported a leak at its end (core/src/remote/client.cpp), else "".
+std::string leak_of(const CaseResult& r) {
+    static const std::string kLeak = "tt_worker: memory leak: ";
+    size_t at = r.output.find(kLeak);
+    if (at == std::string::npos) return "";
+    size_t end = r.output.find('\n', at);
+    return r.output.substr(at + kLeak.size(), end == std::string::npos ? end : end - at - kLeak.size());
+}
+
 bool mentions_non_finite(const CaseResult& r) {
     for (const std::string& d : r.details)
         if (d.find("NaN or inf") != std::string::npos) return true;
@@ -115,11 +125,7 @@ void CaseStream::add(const CaseResult& r) {
     bool repeat = r.outcome == Outcome::load_error && r.reason == last_load_error_;
     print_case_line(os_, r, !repeat);
     if (r.outcome == Outcome::load_error) last_load_error_ = r.reason;
-    // The module worker counts host->alloc blocks never released (core/src/remote/server.cpp).
-    static const std::string kLeak = "tt_worker: memory leak: ";
-    if (size_t at = r.output.find(kLeak); at != std::string::npos) {
-        size_t end = r.output.find('\n', at);
-        std::string what = r.output.substr(at + kLeak.size(), end == std::string::npos ? end : end - at - kLeak.size());
+    if (std::string what = leak_of(r); !what.empty()) {
         os_ << "      " << paint("memory leak", "33") << ": " << what
             << ": a tensor your code created and never freed (a temporary, or an error path),"
                " or a free that forgets data or grad. Points are not taken for it.\n";
@@ -229,6 +235,14 @@ void print_grade_table(std::ostream& os, const std::vector<CaseResult>& results,
     }
     for (const auto& [reason, n] : load_errors)
         if (n > 1) os << "  (" << n << " cases had this load error)\n";
+    bool any_leak = false;
+    for (const auto& r : results) {
+        std::string what = leak_of(r);
+        if (what.empty()) continue;
+        if (!any_leak) os << "\nMemory leaks (no points taken; a training loop runs out of memory with them):\n";
+        any_leak = true;
+        os << "  - " << r.test.name << ": " << what << "\n";
+    }
     if (!missing.empty()) os << "\nNot implemented yet:\n";
     for (const auto& [reason, n] : missing)
         os << "  - " << reason << "\n    (needed by " << n << " case" << (n == 1 ? "" : "s") << ")\n";
