@@ -187,7 +187,14 @@ TEST_CASE("a failure on a matrix names the element as [row, column]", "[feedback
     CHECK(block.find("3 of 6 elements differ") != std::string::npos);
     CHECK(block.find("[1, 2]") != std::string::npos);
     CHECK(block.find("row [0, :]") != std::string::npos);
-    CHECK(block.find("x := tensor([[-2.0, -0.5,  0.0],") != std::string::npos);
+    // A matrix starts on its own line, its rows aligned.
+    size_t at = block.find("x := \n");
+    REQUIRE(at != std::string::npos);
+    size_t row0 = block.find("tensor([[-2.0, -0.5,  0.0],\n", at), row1 = block.find("[ 0.5,  3.0, -7.0]]", at);
+    REQUIRE(row0 != std::string::npos);
+    REQUIRE(row1 != std::string::npos);
+    size_t col0 = row0 - block.rfind('\n', row0) + 8, col1 = row1 - block.rfind('\n', row1);  // "tensor([" is 8 wide
+    CHECK(col0 == col1);
 }
 
 TEST_CASE("a case whose module leaks memory passes with a leak warning; a clean module gets none", "[feedback]") {

@@ -7,6 +7,13 @@
 
 #include "tinytorch/runtime.hpp"
 
+std::string Catch::StringMaker<tt::Tensor>::convert(const tt::Tensor& t) {
+    std::ostringstream os;
+    os << t;
+    std::string s = os.str();
+    return s.find('\n') == std::string::npos ? s : "\n" + s;
+}
+
 namespace grade {
 namespace {
 

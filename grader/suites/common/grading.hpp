@@ -24,6 +24,15 @@
 #include "tinytorch/error.hpp"
 #include "tinytorch/tensor.hpp"
 
+// CAPTURE(x) of a tensor: NumPy-like; one that spans several lines starts on
+// its own line, so its rows stay aligned under each other in the report.
+namespace Catch {
+template <>
+struct StringMaker<tt::Tensor> {
+    static std::string convert(const tt::Tensor& t);
+};
+}  // namespace Catch
+
 namespace grade {
 
 using Where = std::source_location;
