@@ -205,7 +205,9 @@ tt_status mul_scalar_backward(float s, const tt_tensor* grad, tt_tensor** out_gr
     if (out_grad_a == nullptr) return TT_OK;
     // BEGIN SOLUTION
     // TODO: out = a * s: d/da = s.
-    // HINT: T().mul_scalar(grad, s, out_grad_a).
+    // HINT: one call to module 01 (T() is its table) that makes the NEW tensor.
+    //   ./tito hint 05 mul_scalar_backward names it.
+    // CODE HINT: T().mul_scalar(grad, s, out_grad_a)
     ok(T().mul_scalar(grad, s, out_grad_a));
     return TT_OK;
     // END SOLUTION
@@ -219,7 +221,9 @@ tt_status div_scalar_backward(float s, const tt_tensor* grad, tt_tensor** out_gr
     if (out_grad_a == nullptr) return TT_OK;
     // BEGIN SOLUTION
     // TODO: out = a / s: d/da = 1/s.
-    // HINT: T().div_scalar(grad, s, out_grad_a) (s == 0 gives inf, as the forward did).
+    // HINT: one call to module 01, as for mul_scalar (s == 0 gives inf, as the
+    //   forward did). ./tito hint 05 div_scalar_backward names it.
+    // CODE HINT: T().div_scalar(grad, s, out_grad_a)
     ok(T().div_scalar(grad, s, out_grad_a));
     return TT_OK;
     // END SOLUTION
@@ -249,8 +253,10 @@ tt_status matmul_backward(const tt_tensor* a, const tt_tensor* b, const tt_tenso
     // BEGIN SOLUTION
     // TODO: grad_a = grad @ b^T and grad_b = a^T @ grad (transpose the last
     //   two axes), each summed back over the batch axes its input did not have.
-    // HINT: T().transpose(b, -2, -1, &bt), T().matmul(grad, bt, &p), then
-    //   unbroadcast(p, a, out_grad_a); batched matmul broadcasts the batch dims.
+    // HINT: module 01's transpose and matmul, then unbroadcast; batched matmul
+    //   broadcasts the batch dims. ./tito hint 05 matmul_backward shows the calls.
+    // CODE HINT: T().transpose(b, -2, -1, &bt), T().matmul(grad, bt, &p), then
+    //   unbroadcast(p, a, out_grad_a); grad_b likewise from a^T @ grad.
     OwnedTensor ga, gb;
     if (out_grad_a != nullptr) {
         OwnedTensor bt = call(T().transpose, b, -2, -1);
@@ -283,7 +289,8 @@ tt_status reshape_backward(const tt_tensor* a, const tt_tensor* grad, tt_tensor*
     if (out_grad_a == nullptr) return TT_OK;
     // BEGIN SOLUTION
     // TODO: reshape only moves no values: give grad back the shape of a.
-    // HINT: T().reshape(grad, a->shape, a->ndim, out_grad_a).
+    // HINT: one call to module 01. ./tito hint 05 reshape_backward names it.
+    // CODE HINT: T().reshape(grad, a->shape, a->ndim, out_grad_a)
     ok(T().reshape(grad, a->shape, a->ndim, out_grad_a));
     return TT_OK;
     // END SOLUTION
@@ -298,7 +305,8 @@ tt_status transpose_backward(int32_t dim0, int32_t dim1, const tt_tensor* grad,
     if (out_grad_a == nullptr) return TT_OK;
     // BEGIN SOLUTION
     // TODO: swapping two axes is its own inverse: swap them back in grad.
-    // HINT: T().transpose(grad, dim0, dim1, out_grad_a).
+    // HINT: one call to module 01. ./tito hint 05 transpose_backward names it.
+    // CODE HINT: T().transpose(grad, dim0, dim1, out_grad_a)
     ok(T().transpose(grad, dim0, dim1, out_grad_a));
     return TT_OK;
     // END SOLUTION
@@ -367,7 +375,9 @@ tt_status sum_backward(const tt_tensor* a, int32_t axis, int32_t keepdims, const
     if (out_grad_a == nullptr) return TT_OK;
     // BEGIN SOLUTION
     // TODO: d(sum)/d(a_i) = 1: copy grad back along the reduced axis.
-    // HINT: expand_reduced(a, axis, grad, 1.0f, out_grad_a).
+    // HINT: expand_reduced (above) with the right scale.
+    //   ./tito hint 05 sum_backward shows the call.
+    // CODE HINT: expand_reduced(a, axis, grad, 1.0f, out_grad_a)
     return expand_reduced(a, axis, grad, 1.0f, out_grad_a);
     // END SOLUTION
     TT_GUARD_END

@@ -116,8 +116,9 @@ tt_status mul_scalar_backward(float s, const tt_tensor* grad, tt_tensor** out_gr
     require(grad, __func__, "grad");
     if (out_grad_a == nullptr) return TT_OK;
     // TODO: out = a * s: d/da = s.
-    // HINT: T().mul_scalar(grad, s, out_grad_a).
-    return TT_NOT_IMPLEMENTED_YET("T().mul_scalar(grad, s, out_grad_a).");
+    // HINT: one call to module 01 (T() is its table) that makes the NEW tensor.
+    //   ./tito hint 05 mul_scalar_backward names it.
+    return TT_NOT_IMPLEMENTED_YET("one call to module 01 (T() is its table) that makes the NEW tensor. ./tito hint 05 mul_scalar_backward names it.");
     TT_GUARD_END
 }
 
@@ -127,8 +128,9 @@ tt_status div_scalar_backward(float s, const tt_tensor* grad, tt_tensor** out_gr
     require(grad, __func__, "grad");
     if (out_grad_a == nullptr) return TT_OK;
     // TODO: out = a / s: d/da = 1/s.
-    // HINT: T().div_scalar(grad, s, out_grad_a) (s == 0 gives inf, as the forward did).
-    return TT_NOT_IMPLEMENTED_YET("T().div_scalar(grad, s, out_grad_a) (s == 0 gives inf, as the forward did).");
+    // HINT: one call to module 01, as for mul_scalar (s == 0 gives inf, as the
+    //   forward did). ./tito hint 05 div_scalar_backward names it.
+    return TT_NOT_IMPLEMENTED_YET("one call to module 01, as for mul_scalar (s == 0 gives inf, as the forward did). ./tito hint 05 div_scalar_backward names it.");
     TT_GUARD_END
 }
 
@@ -154,9 +156,9 @@ tt_status matmul_backward(const tt_tensor* a, const tt_tensor* b, const tt_tenso
                              std::to_string(b->shape[b->ndim - 1]) + "]");
     // TODO: grad_a = grad @ b^T and grad_b = a^T @ grad (transpose the last
     //   two axes), each summed back over the batch axes its input did not have.
-    // HINT: T().transpose(b, -2, -1, &bt), T().matmul(grad, bt, &p), then
-    //   unbroadcast(p, a, out_grad_a); batched matmul broadcasts the batch dims.
-    return TT_NOT_IMPLEMENTED_YET("T().transpose(b, -2, -1, &bt), T().matmul(grad, bt, &p), then unbroadcast(p, a, out_grad_a); batched matmul broadcasts the batch dims.");
+    // HINT: module 01's transpose and matmul, then unbroadcast; batched matmul
+    //   broadcasts the batch dims. ./tito hint 05 matmul_backward shows the calls.
+    return TT_NOT_IMPLEMENTED_YET("module 01's transpose and matmul, then unbroadcast; batched matmul broadcasts the batch dims. ./tito hint 05 matmul_backward shows the calls.");
     TT_GUARD_END
 }
 
@@ -173,8 +175,8 @@ tt_status reshape_backward(const tt_tensor* a, const tt_tensor* grad, tt_tensor*
                              " hold different numbers of elements");
     if (out_grad_a == nullptr) return TT_OK;
     // TODO: reshape only moves no values: give grad back the shape of a.
-    // HINT: T().reshape(grad, a->shape, a->ndim, out_grad_a).
-    return TT_NOT_IMPLEMENTED_YET("T().reshape(grad, a->shape, a->ndim, out_grad_a).");
+    // HINT: one call to module 01. ./tito hint 05 reshape_backward names it.
+    return TT_NOT_IMPLEMENTED_YET("one call to module 01. ./tito hint 05 reshape_backward names it.");
     TT_GUARD_END
 }
 
@@ -185,8 +187,8 @@ tt_status transpose_backward(int32_t dim0, int32_t dim1, const tt_tensor* grad,
     require(grad, __func__, "grad");
     if (out_grad_a == nullptr) return TT_OK;
     // TODO: swapping two axes is its own inverse: swap them back in grad.
-    // HINT: T().transpose(grad, dim0, dim1, out_grad_a).
-    return TT_NOT_IMPLEMENTED_YET("T().transpose(grad, dim0, dim1, out_grad_a).");
+    // HINT: one call to module 01. ./tito hint 05 transpose_backward names it.
+    return TT_NOT_IMPLEMENTED_YET("one call to module 01. ./tito hint 05 transpose_backward names it.");
     TT_GUARD_END
 }
 
@@ -237,8 +239,9 @@ tt_status sum_backward(const tt_tensor* a, int32_t axis, int32_t keepdims, const
     require_reduced_grad(a, axis, keepdims, grad, __func__);
     if (out_grad_a == nullptr) return TT_OK;
     // TODO: d(sum)/d(a_i) = 1: copy grad back along the reduced axis.
-    // HINT: expand_reduced(a, axis, grad, 1.0f, out_grad_a).
-    return TT_NOT_IMPLEMENTED_YET("expand_reduced(a, axis, grad, 1.0f, out_grad_a).");
+    // HINT: expand_reduced (above) with the right scale.
+    //   ./tito hint 05 sum_backward shows the call.
+    return TT_NOT_IMPLEMENTED_YET("expand_reduced (above) with the right scale. ./tito hint 05 sum_backward shows the call.");
     TT_GUARD_END
 }
 
