@@ -48,6 +48,7 @@
 #include "gradebook.hpp"
 #include "instructor.hpp"
 #include "isolation.hpp"
+#include "tinytorch/progress.hpp"
 
 namespace fs = std::filesystem;
 using tt::progress::Json;
@@ -76,6 +77,7 @@ struct Settings {
     bool drop_builds = false;    // root: builds run as an unprivileged user
     std::vector<std::string> hide_from_builds;  // the checkout and build tree (child.hpp hide_dirs)
     bool integrated = false;     // also grade the top module on the student's own stack
+    fs::path leaderboard;        // --leaderboard: milestone 04 part 1 on each unlocking stack
     std::string hidden_visibility = "after_published";
     std::string live_results;    // --single: results.json rewritten as cases finish
     fs::path export_dir;         // --export-sources: DIR/NN_name/<id>/...
@@ -97,6 +99,16 @@ struct ModuleResult {
     bool is_reference = false;  // the sources are the reference's, comments aside
 };
 
+// --leaderboard: milestone 04 part 1 on the submission's own libraries.
+// Every figure is read from the metrics.json that run wrote.
+struct MilestoneRun {
+    std::string status;  // "" not run | ok | locked | failed
+    std::string note;    // why not, or what went wrong
+    double cnn_clean = 0, cnn_shifted = 0, mlp_clean = 0, mlp_shifted = 0;  // test accuracy (0..1)
+    double cnn_seconds = 0, mlp_seconds = 0;  // training seconds, as the run measured them
+    double run_seconds = 0;                   // the whole run, wall clock (measured here)
+};
+
 struct SubmissionResult {
     std::string id;
     std::vector<ModuleResult> modules;
@@ -106,6 +118,8 @@ struct SubmissionResult {
     double seconds = 0;
     std::string similarity;  // filled in for the CSV
     double integrated_score = -1, integrated_max = 0;  // --integrated
+    std::string integrated_output;  // the integrated run's cases, for its results.json entry
+    MilestoneRun milestone;         // --leaderboard
 };
 
 std::string dir_name(int m) { return tt::module_info(m).dir; }
@@ -731,18 +745,25 @@ bool build_modules(const Settings& s, SubmissionResult& res, const fs::path& src
 }
 
 // --integrated: the milestone-unlocking run, module NN on the student's own
-// 01..NN, in a column of its own (not added to the total).
+// 01..NN, in a column of its own (not added to the total). With --leaderboard
+// the grade is recorded in the submission's own progress store
+// (<work>/progress.json, root's), which the milestone's gate then reads.
 void grade_integrated(const Settings& s, const fs::path& work, const fs::path& out, SubmissionResult& res) {
     const int top = s.modules.back();
     const std::string nn = two_digits(top);
     res.integrated_max = s.max_points.at(top);
     res.integrated_score = 0;
     for (const ModuleResult& mr : res.modules)
-        if (!mr.built) return;
+        if (!mr.built) {
+            res.integrated_output = "Not run: module " + label(mr.number) + " does not compile.";
+            return;
+        }
     const fs::path json_path = work / ("grade-" + nn + "-integrated.json");
     std::string log;
-    run_logged({s.self.string(), "grade", nn, "--integrated", "--no-record", "--json", json_path.string(),
-                "--timeout", format_number(s.timeout), "--jobs", std::to_string(s.parallel)},
+    std::vector<std::string> argv = {s.self.string(), "grade", nn, "--integrated", "--json", json_path.string(),
+                                     "--timeout", format_number(s.timeout), "--jobs", std::to_string(s.parallel)};
+    if (s.leaderboard.empty()) argv.push_back("--no-record");
+    run_logged(argv,
                {{"TITO_LIB_DIR", (work / "lib").string()},
                 {"TITO_IMPL", ""},
                 {"TITO_PROGRESS", (work / "progress.json").string()},
@@ -752,10 +773,156 @@ void grade_integrated(const Settings& s, const fs::path& work, const fs::path& o
     try {
         std::string text = files::read(json_path);
         files::write_atomic(out / ("grade-" + nn + "-integrated.json"), text);
-        res.integrated_score = Json::parse(text).number_or("score", 0);
+        Json doc = Json::parse(text);
+        res.integrated_score = doc.number_or("score", 0);
+        // The entry's output: how many cases passed, the visible ones that did not.
+        size_t total = 0, passed = 0, hidden_failed = 0, failed_listed = 0;
+        std::string failed;
+        if (const Json* tests = doc.find("tests"); tests && tests->is_array())
+            for (const Json& t : tests->items()) {
+                total++;
+                if (t.string_or("status", "") == "passed") {
+                    passed++;
+                } else if (t.string_or("visibility", "visible") != "visible") {
+                    hidden_failed++;
+                } else if (++failed_listed <= 10) {
+                    failed += "  " + t.string_or("name", "?") + ": " +
+                              shorten(first_line(t.string_or("output", "")), 160) + "\n";
+                }
+            }
+        std::ostringstream os;
+        os << "Module " << label(top) << " graded on your own "
+           << (top == 1 ? std::string("module 01") : "modules 01-" + nn)
+           << " (the run that unlocks the milestone; not counted in the total): " << passed << " of " << total
+           << " cases passed.\n";
+        if (!failed.empty()) os << "Failed:\n" << failed;
+        if (failed_listed > 10) os << "  ... and " << failed_listed - 10 << " more\n";
+        if (hidden_failed) os << hidden_failed << " hidden case" << (hidden_failed == 1 ? "" : "s") << " failed.\n";
+        res.integrated_output = os.str();
     } catch (const std::exception&) {
+        res.integrated_output = "The integrated run of " + nn + " could not be graded.";
         res.reasons.push_back("the integrated run of " + nn + " could not be graded");
     }
+}
+
+// --leaderboard: milestone 04 part 1 (TinyDigits) on the submission's own
+// libraries, when its integrated grade of 09 unlocks the milestone (the gate
+// the program itself checks, on the store the grading run wrote). Contained
+// like the builds: in a folder of its own (the build user's, 0700) holding a
+// copy of the program, the libraries, the data and the store; as the build
+// user when root; the checkout and build tree hidden; time and memory limited.
+void run_milestone(const Settings& s, const fs::path& work, const fs::path& out, long uid, SubmissionResult& res) {
+    MilestoneRun& mr = res.milestone;
+    const fs::path store = work / "progress.json";
+    tt::progress::GateStatus gate = tt::progress::gate_status(9, tt::progress::load(store.string()),
+                                                              (work / "lib").string());
+    if (!gate.unlocked) {
+        mr.status = "locked";
+        mr.note = gate.reasons.empty() ? "module 09's integrated grade does not unlock the milestone"
+                                       : gate.reasons.front();
+        return;
+    }
+    // <work>/milestone/  0700, the build user's
+    //   bin/milestone_04_part1  lib/*.so  data/*.gz  progress.json(.key)  out/
+    const fs::path dir = work / "milestone";
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+    make_dir(dir, 0700);
+    for (const char* sub : {"bin", "lib", "data", "out"}) make_dir(dir / sub, 0700);
+    fs::copy_file(s.bin_dir / "milestone_04_part1", dir / "bin" / "milestone_04_part1");
+    chmod((dir / "bin" / "milestone_04_part1").c_str(), 0700);
+    for (const auto& e : fs::directory_iterator(work / "lib"))
+        if (e.path().extension() == ".so") fs::copy_file(e.path(), dir / "lib" / e.path().filename());
+    const fs::path data = s.root / "datasets" / "tinydigits";
+    for (const char* f : {"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "test-images-idx3-ubyte.gz",
+                          "test-labels-idx1-ubyte.gz"})
+        fs::copy_file(data / f, dir / "data" / f);
+    fs::copy_file(store, dir / "progress.json");
+    fs::copy_file(store.string() + ".key", dir / "progress.json.key");
+    chmod((dir / "progress.json.key").c_str(), 0600);
+    chown_tree(dir, uid);
+
+    ChildLimits lim;
+    lim.timeout_s = s.module_budget;
+    lim.memory_bytes = 4ll << 30;
+    lim.file_bytes = 64ll << 20;
+    lim.capture_bytes = 1 << 20;
+    lim.processes = 64 + s.parallel;
+    lim.run_as_uid = lim.run_as_gid = uid;
+    lim.hide_dirs = s.hide_from_builds;
+    lim.work_dir = dir.string();
+    const std::vector<std::string> argv = {(dir / "bin" / "milestone_04_part1").string(),
+                                           "--quiet",
+                                           "--threads", std::to_string(s.parallel),
+                                           "--data", (dir / "data").string(),
+                                           "--out", (dir / "out").string()};
+    ChildResult r = run_child(argv,
+                              {{"TITO_LIB_DIR", (dir / "lib").string()},
+                               {"TITO_IMPL", "student"},
+                               {"TITO_PROGRESS", (dir / "progress.json").string()},
+                               {"HOME", dir.string()},
+                               {"TMPDIR", dir.string()},
+                               {"NO_COLOR", "1"}},
+                              lim);
+    mr.run_seconds = r.seconds;
+    std::string log = "$";
+    for (const std::string& a : argv) log += " " + a;
+    log += "\n" + r.out + r.err + (r.started ? "" : r.start_error + "\n");
+    files::write_atomic(out / "milestone-04-part1.txt", log);
+    const std::vector<std::string> err = nonempty_lines(r.err.empty() ? r.out : r.err);
+    const std::string last = err.empty() ? "" : ": " + shorten(err.back(), 160);
+    mr.status = "failed";
+    if (!r.started) {
+        mr.note = "did not start: " + r.start_error;
+        return;
+    }
+    if (r.timed_out) {
+        mr.note = "timed out after " + format_number(s.module_budget) + " s";
+        return;
+    }
+    if (r.signal) {
+        mr.note = "crashed: " + signal_description(r.signal) + last;
+        return;
+    }
+    if (r.exit_code == 5) {  // the program's own gate said no
+        mr.status = "locked";
+        mr.note = "the milestone's gate refused the libraries" + last;
+        return;
+    }
+    if (r.exit_code != 0) {
+        mr.note = "exit code " + std::to_string(r.exit_code) + last;
+        return;
+    }
+    try {
+        std::string text = files::read(dir / "out" / "metrics.json");
+        files::write_atomic(out / "milestone-04-part1-metrics.json", text);
+        Json doc = Json::parse(text);
+        const Json* models = doc.find("models");
+        bool cnn = false, mlp = false;
+        if (models && models->is_array())
+            for (const Json& m : models->items()) {
+                const std::string name = m.string_or("name", "");
+                if (name == "CNN") {
+                    cnn = true;
+                    mr.cnn_clean = m.number_or("accuracy_a", 0);
+                    mr.cnn_shifted = m.number_or("accuracy_b", 0);
+                    mr.cnn_seconds = m.number_or("train_seconds", 0);
+                } else if (name == "MLP") {
+                    mlp = true;
+                    mr.mlp_clean = m.number_or("accuracy_a", 0);
+                    mr.mlp_shifted = m.number_or("accuracy_b", 0);
+                    mr.mlp_seconds = m.number_or("train_seconds", 0);
+                }
+            }
+        if (!cnn || !mlp) {
+            mr.note = "metrics.json names no CNN and MLP results";
+            return;
+        }
+    } catch (const std::exception& e) {
+        mr.note = std::string("no readable metrics.json: ") + e.what();
+        return;
+    }
+    mr.status = "ok";
 }
 
 using SubmissionProgress = std::function<void(const SubmissionResult&)>;
@@ -771,7 +938,7 @@ SubmissionResult grade_submission(const Settings& s, const Submission& sub, cons
     fs::create_directories(out);
     // What an earlier run left here would be mistaken for this run's.
     for (const auto& e : fs::directory_iterator(out)) {
-        static const std::regex ours(R"((results\.json|build\.log|grade-[0-9][0-9]\.(txt|json)))");
+        static const std::regex ours(R"((results\.json|build\.log|grade-[0-9][0-9](-integrated)?\.(txt|json)|milestone-04-part1.*))");
         if (std::regex_match(e.path().filename().string(), ours)) fs::remove(e.path());
     }
     fs::remove_all(work);
@@ -842,6 +1009,14 @@ SubmissionResult grade_submission(const Settings& s, const Submission& sub, cons
         if (progress) progress(res);
     }
     if (s.integrated) grade_integrated(s, work, out, res);
+    if (!s.leaderboard.empty()) {
+        try {
+            run_milestone(s, work, out, uid, res);
+        } catch (const std::exception& e) {
+            res.milestone.status = "failed";
+            res.milestone.note = std::string("could not be set up: ") + e.what();
+        }
+    }
     return finish_result(res, !compiled ? "compile_error" : grading_error ? "error" : "ok", remarks, t0);
 }
 
@@ -878,7 +1053,8 @@ std::string gradescope_json(const Settings& s, const ReportOptions& ro, const Su
         os << "\n";
     }
     if (r.integrated_score >= 0)
-        os << "  " << two_digits(s.modules.back()) << " on your own modules 01-" << two_digits(s.modules.back())
+        os << "  " << two_digits(s.modules.back()) << " on your own "
+           << (s.modules.back() == 1 ? std::string("module 01") : "modules 01-" + two_digits(s.modules.back()))
            << " (integrated, not counted in the total): " << format_number(r.integrated_score) << "/" << format_number(r.integrated_max)
            << "\n";
     if (r.status == "no_files")
@@ -889,6 +1065,20 @@ std::string gradescope_json(const Settings& s, const ReportOptions& ro, const Su
     Json tests = Json::array();
     for (const ModuleResult& mr : r.modules)
         for (const Json& t : mr.tests.items()) tests.push_back(t);
+    if (r.integrated_score >= 0) {
+        // Its own entry: shown next to the modules, not part of the score
+        // (the top-level score, the modules' total, is what Gradescope records).
+        Json t = Json::object();
+        const int top = s.modules.back();
+        t.set("name", two_digits(top) + " integrated: on your own " +
+                          (top == 1 ? std::string("module 01") : "modules 01-" + two_digits(top)) +
+                          " (not counted in the total)");
+        t.set("score", r.integrated_score);
+        t.set("max_score", r.integrated_max);
+        t.set("status", r.integrated_max > 0 && r.integrated_score >= r.integrated_max ? "passed" : "failed");
+        t.set("output", r.integrated_output);
+        tests.push_back(t);
+    }
     if (r.status == "no_files")
         for (const ModuleResult& mr : r.modules)
             tests.push_back(failed_case(label(mr.number) + ": files submitted", mr.max,
@@ -937,6 +1127,46 @@ std::string csv_row(const Settings& s, const SubmissionResult& r) {
     for (const std::string& x : r.reasons) reason += (reason.empty() ? "" : "; ") + x;
     return row + "," + format_number(r.score) + "," + format_number(r.max) + "," + r.status + "," + gradebook::cell(reason) + "," +
            gradebook::cell(r.similarity);
+}
+
+// --leaderboard: one row per submission graded now; those that ran
+// milestone 04 part 1 first, by the CNN's clean test accuracy (then its
+// shifted accuracy, then the id), the rest after them with why they did not.
+// Accuracies are fractions (0..1), seconds as the run measured them.
+std::string leaderboard_csv(std::vector<SubmissionResult> rows) {
+    auto ran = [](const SubmissionResult& r) { return r.milestone.status == "ok"; };
+    std::sort(rows.begin(), rows.end(), [&](const SubmissionResult& a, const SubmissionResult& b) {
+        if (ran(a) != ran(b)) return ran(a);
+        if (ran(a) && a.milestone.cnn_clean != b.milestone.cnn_clean) return a.milestone.cnn_clean > b.milestone.cnn_clean;
+        if (ran(a) && a.milestone.cnn_shifted != b.milestone.cnn_shifted)
+            return a.milestone.cnn_shifted > b.milestone.cnn_shifted;
+        return a.id < b.id;
+    });
+    auto fixed = [](double v, int digits) {
+        std::ostringstream os;
+        os << std::fixed << std::setprecision(digits) << v;
+        return os.str();
+    };
+    std::string text =
+        "rank,id,cnn_test_accuracy,cnn_shifted_accuracy,mlp_test_accuracy,mlp_shifted_accuracy,"
+        "cnn_train_seconds,mlp_train_seconds,run_seconds,status,note\n";
+    int rank = 0;
+    for (const SubmissionResult& r : rows) {
+        const MilestoneRun& m = r.milestone;
+        std::string status = m.status.empty() ? "not_run" : m.status;
+        std::string note = m.note;
+        if (m.status.empty()) note = r.status == "no_files" ? "no student files" : "not graded integrated";
+        if (ran(r))
+            text += std::to_string(++rank) + "," + gradebook::cell(r.id) + "," + fixed(m.cnn_clean, 4) + "," +
+                    fixed(m.cnn_shifted, 4) + "," + fixed(m.mlp_clean, 4) + "," + fixed(m.mlp_shifted, 4) + "," +
+                    fixed(m.cnn_seconds, 2) + "," + fixed(m.mlp_seconds, 2) + "," + fixed(m.run_seconds, 2) + "," +
+                    status + ",\n";
+        else
+            text += "," + gradebook::cell(r.id) + ",,,,,,," +
+                    (m.run_seconds > 0 ? fixed(m.run_seconds, 2) : std::string("")) + "," + status + "," +
+                    gradebook::cell(note) + "\n";
+    }
+    return text;
 }
 
 // The rows of an existing gradebook by id (raw CSV lines re-encoded), for --update.
@@ -1018,6 +1248,9 @@ int cmd_grade_batch(const std::vector<std::string>& args) {
         ("build-timeout", po::value<double>()->default_value(300), "seconds to build one module's library")
         ("integrated", "also grade the last module on the student's own modules (its own column; needs "
                        "--modules 01-NN)")
+        ("leaderboard", po::value<std::string>(),
+         "also run milestone 04 part 1 on each submission whose integrated grade of 09 unlocks it, and write "
+         "its accuracies and times to this CSV (implies --integrated; needs --modules 01-09)")
         ("hidden-visibility", po::value<std::string>()->default_value("after_published"),
          "Gradescope visibility of hidden cases: hidden, after_due_date, after_published, visible")
         ("visibility", po::value<std::string>(), "results.json top-level visibility (same values)")
@@ -1072,7 +1305,14 @@ int cmd_grade_batch(const std::vector<std::string>& args) {
         if (!v.empty() && !kVisibility.count(v))
             throw UsageError{"visibility '" + v + "': use hidden, after_due_date, after_published or visible",
                              "grade-batch"};
-    s.integrated = vm.count("integrated") > 0;
+    s.integrated = vm.count("integrated") > 0 || vm.count("leaderboard") > 0;
+    if (vm.count("leaderboard")) {
+        s.leaderboard = fs::absolute(vm["leaderboard"].as<std::string>()).lexically_normal();
+        if (s.modules.empty() || s.modules.back() != 9)
+            throw UsageError{"--leaderboard runs the milestone that module 09's integrated grade unlocks: use "
+                             "--modules 01-09",
+                             "grade-batch"};
+    }
     if (s.integrated)
         for (size_t i = 0; i < s.modules.size(); ++i)
             if (s.modules[i] != static_cast<int>(i) + 1)
@@ -1109,6 +1349,7 @@ int cmd_grade_batch(const std::vector<std::string>& args) {
         std::vector<std::pair<std::string, fs::path>> outputs = {{"--out", csv}, {"--results-dir", s.results_dir}};
         if (vm.count("work")) outputs.emplace_back("--work", fs::absolute(vm["work"].as<std::string>()));
         if (!s.export_dir.empty()) outputs.emplace_back("--export-sources", s.export_dir);
+        if (!s.leaderboard.empty()) outputs.emplace_back("--leaderboard", s.leaderboard);
         for (const auto& [opt, path] : outputs)
             if (inside(path, s.root))
                 throw UsageError{opt + " " + path.string() + " is inside the repository " + s.root.string() +
@@ -1151,6 +1392,20 @@ int cmd_grade_batch(const std::vector<std::string>& args) {
         }
         fs::path ref = s.root / "modules" / dir_name(m) / "reference";
         if (fs::is_directory(ref)) s.references[m] = files::read_tree(ref);
+    }
+    if (!s.leaderboard.empty()) {
+        if (!fs::exists(s.bin_dir / "milestone_04_part1")) {
+            std::cerr << "tito: --leaderboard: the milestone " << (s.bin_dir / "milestone_04_part1").string()
+                      << " is not built yet\n";
+            missing = true;
+        }
+        for (const char* f : {"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
+                              "test-images-idx3-ubyte.gz", "test-labels-idx1-ubyte.gz"})
+            if (!fs::exists(s.root / "datasets" / "tinydigits" / f)) {
+                std::cerr << "tito: --leaderboard: TinyDigits is incomplete: no datasets/tinydigits/" << f
+                          << " (git checkout -- datasets/tinydigits)\n";
+                missing = true;
+            }
     }
     if (missing) {
         std::cerr << "  build first: ./tito (or cmake --build " << p.build_dir << " --target tt_grading)\n";
@@ -1284,6 +1539,7 @@ int cmd_grade_batch(const std::vector<std::string>& args) {
         std::string text = csv_header(s) + "\n";
         for (const auto& [id, line] : lines) text += line + "\n";
         files::write_atomic(csv, text);
+        if (!s.leaderboard.empty()) files::write_atomic(s.leaderboard, leaderboard_csv(rows));
     };
     std::mutex live_mu;
     auto live = [&](const SubmissionResult& r, bool partial) {
@@ -1343,6 +1599,9 @@ int cmd_grade_batch(const std::vector<std::string>& args) {
               << (kept.empty() ? "" : " graded now, " + std::to_string(kept.size()) + " kept")
               << ")\nPer submission: " << s.results_dir.string()
               << "/<id>/results.json, build.log, grade-NN.txt\n";
+    if (!s.leaderboard.empty())
+        std::cout << "Milestone 04 part 1 leaderboard: " << s.leaderboard.string()
+                  << " (the run's log: <id>/milestone-04-part1.txt)\n";
     if (!skipped.empty())
         std::cout << "Skipped " << skipped.size() << " entr" << (skipped.size() == 1 ? "y" : "ies")
                   << " of the submissions folder (see above)\n";

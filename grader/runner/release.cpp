@@ -319,7 +319,7 @@ std::string setup_sh() {
            "echo \"setup.sh: ready ($src/build/bin/tito-cli; hidden test sources removed, tree root-only)\"\n";
 }
 
-std::string run_autograder(const std::string& modules, double timeout) {
+std::string run_autograder(const std::string& modules, double timeout, bool integrated) {
     std::ostringstream os;
     os << "#!/usr/bin/env bash\n"
           "# Gradescope runs this for every submission (written by ./tito release --gradescope).\n"
@@ -332,6 +332,9 @@ std::string run_autograder(const std::string& modules, double timeout) {
           "MODULES=\""
        << modules
        << "\"      # the modules this assignment grades\n"
+          "INTEGRATED="
+       << (integrated ? "--integrated" : "")
+       << "      # --integrated: also the last module on the student's own modules (not in the total)\n"
           "TIMEOUT="
        << timeout
        << "         # seconds per test case\n"
@@ -342,7 +345,7 @@ std::string run_autograder(const std::string& modules, double timeout) {
           "trap 'rm -rf \"$work\"' EXIT\n"
           "mkdir -p \"$results\"\n"
           "# results.json is rewritten as cases finish: a Gradescope timeout keeps what was graded.\n"
-          "\"$src/build/bin/tito-cli\" grade-batch \"$root/submission\" --single --modules \"$MODULES\" \\\n"
+          "\"$src/build/bin/tito-cli\" grade-batch \"$root/submission\" --single --modules \"$MODULES\" $INTEGRATED \\\n"
           "  --timeout \"$TIMEOUT\" --out \"$work/gradebook.csv\" --results-dir \"$work/results\" \\\n"
           "  --live-results \"$results/results.json\"\n"
           "rc=$?\n"
@@ -379,13 +382,15 @@ int cmd_release(const std::vector<std::string>& args) {
         ("modules", po::value<std::string>()->default_value("01-09"),
          "--gradescope: the modules the autograder grades, e.g. 01-03")
         ("timeout", po::value<double>()->default_value(10), "--gradescope: seconds per test case")
+        ("integrated", "--gradescope: also grade the last module on the student's own modules (the run that "
+                       "unlocks the milestone; its own results.json entry, not in the total; needs --modules 01-NN)")
         ("force", "replace DIR when it holds an earlier release or bundle")
         ("include", po::value<std::vector<std::string>>()->composing(),
          "ship this untracked file or folder (relative to the repository) too; repeatable")
         ("skip-untracked", "leave out the untracked files instead of refusing");
     po::variables_map vm = parse_args(args, opts, {}, "release");
     if (vm.count("help")) {
-        print_help("tito release --out DIR [--gradescope [--modules 01-09]] [--force]",
+        print_help("tito release --out DIR [--gradescope [--modules 01-09] [--integrated]] [--force]",
                    "Student release: the files git tracks, without modules/*/reference/,\n"
                    "grader/hidden/ and docs/instructors.md, with the reference modules as\n"
                    "prebuilt libraries (DIR/prebuilt/, used by CMake through prebuilt/release.cmake)\n"
@@ -404,6 +409,12 @@ int cmd_release(const std::vector<std::string>& args) {
     const std::vector<int> graded = parse_module_list(vm["modules"].as<std::string>(), "release");
     const double timeout = vm["timeout"].as<double>();
     if (!(timeout > 0)) throw UsageError{"--timeout must be positive", "release"};
+    const bool integrated = vm.count("integrated") > 0;
+    if (integrated && !gradescope) throw UsageError{"--integrated goes with --gradescope", "release"};
+    if (integrated)
+        for (size_t i = 0; i < graded.size(); ++i)
+            if (graded[i] != static_cast<int>(i) + 1)
+                throw UsageError{"--integrated grades the student's own 01..NN: use --modules 01-NN", "release"};
 
     const Paths& p = paths();
     if (p.source_dir.empty()) {
@@ -571,7 +582,7 @@ int cmd_release(const std::vector<std::string>& args) {
     std::string module_spec;
     for (int m : graded) module_spec += (module_spec.empty() ? "" : ",") + two_digits(m);
     write_executable(out / "setup.sh", setup_sh());
-    write_executable(out / "run_autograder", run_autograder(module_spec, timeout));
+    write_executable(out / "run_autograder", run_autograder(module_spec, timeout, integrated));
     // autograder.zip: what Gradescope takes (setup.sh and run_autograder at the top).
     std::string cmake = "cmake";
 #ifdef TT_CMAKE_COMMAND
@@ -591,7 +602,11 @@ int cmd_release(const std::vector<std::string>& args) {
               << "  autograder.zip   upload this (setup.sh, run_autograder, tinytorch/)\n"
               << "  tinytorch/       the student release plus grader/hidden/ (" << st.files
               << " files: the files git tracks" << (include.empty() ? "" : " and the --include ones") << ")\n"
-              << "  grades modules " << module_spec << ", isolated, " << timeout << " s per test case\n"
+              << "  grades modules " << module_spec << ", isolated, " << timeout << " s per test case\n";
+    if (integrated)
+        std::cout << "  and module " << two_digits(graded.back()) << " on the student's own modules 01-"
+                  << two_digits(graded.back()) << " (integrated; its own results.json entry, not in the total)\n";
+    std::cout
               << "Try it locally: see docs/instructors.md (AUTOGRADER_ROOT).\n";
     return kOk;
 }
