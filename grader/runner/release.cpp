@@ -604,8 +604,9 @@ int cmd_release(const std::vector<std::string>& args) {
               << " files: the files git tracks" << (include.empty() ? "" : " and the --include ones") << ")\n"
               << "  grades modules " << module_spec << ", isolated, " << timeout << " s per test case\n";
     if (integrated)
-        std::cout << "  and module " << two_digits(graded.back()) << " on the student's own modules 01-"
-                  << two_digits(graded.back()) << " (integrated; its own results.json entry, not in the total)\n";
+        std::cout << "  and module " << two_digits(graded.back()) << " on the student's own "
+                  << (graded.back() == 1 ? std::string("module 01") : "modules 01-" + two_digits(graded.back()))
+                  << " (integrated; its own results.json entry, not in the total)\n";
     std::cout
               << "Try it locally: see docs/instructors.md (AUTOGRADER_ROOT).\n";
     return kOk;

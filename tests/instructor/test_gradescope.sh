@@ -2,11 +2,12 @@
 # ./tito release --gradescope: the bundle's files exist, the scripts are valid
 # bash, the zip holds them, the hidden tests are in and the solution sources
 # out; then run_autograder runs for real on a trial /autograder tree (module
-# 01 only, on this build's tito-cli) and writes results.json.
+# 01 only, with --integrated: 01 on the student's own 01 too, on this build's
+# tito-cli) and writes results.json with the integrated run as its own entry.
 source "$(dirname "$0")/lib.sh"
 
 out="$TMP/bundle"
-run_tito "$TMP/out" release --gradescope --modules 01 --timeout 20 --out "$out" --skip-untracked
+run_tito "$TMP/out" release --gradescope --modules 01 --integrated --timeout 20 --out "$out" --skip-untracked
 check "release --gradescope exits 0" test "$rc" -eq 0
 cat "$TMP/out"
 for f in setup.sh run_autograder autograder.zip tinytorch/CMakeLists.txt tinytorch/prebuilt/release.cmake \
@@ -27,6 +28,13 @@ check "setup.sh removes the hidden test sources after the build" grep -q 'rm -rf
 check "setup.sh makes the tree root-only" grep -q 'chmod -R go-rwx "$src"' "$out/setup.sh"
 check "run_autograder writes results as cases finish" grep -q -- '--live-results "$results/results.json"' "$out/run_autograder"
 check "run_autograder grades the chosen modules" grep -q 'MODULES="01"' "$out/run_autograder"
+check "run_autograder passes --integrated" grep -q 'INTEGRATED=--integrated' "$out/run_autograder"
+run_tito "$TMP/out-bad" release --gradescope --modules 02-03 --integrated --out "$TMP/bad" --skip-untracked
+check "--integrated without 01-NN is a usage error" test "$rc" -eq 2
+check "... that says which modules" contains "$TMP/out-bad" "--modules 01-NN"
+run_tito "$TMP/out-bad" release --integrated --out "$TMP/bad" --skip-untracked
+check "--integrated without --gradescope is a usage error" test "$rc" -eq 2
+check "... and nothing was written" test ! -e "$TMP/bad"
 check "run_autograder writes results.json" grep -q "results/results.json\|results.json" "$out/run_autograder"
 if [ -d "$SRC/grader/hidden" ]; then
   check "the bundle has the hidden tests" diff -r "$SRC/grader/hidden" "$out/tinytorch/grader/hidden"
@@ -51,6 +59,17 @@ score="$(grep -m1 -oE '"score": [0-9.]+' "$json" | grep -oE '[0-9.]+$')"
 max="$(grep -m1 -oE '"max_score": [0-9.]+' "$json" | grep -oE '[0-9.]+$')"
 check "a complete module 01 earns full marks ($score/$max)" test -n "$score" -a "$score" = "$max" -a "$max" != "0"
 check "results.json has per-case tests" grep -q '"name": "01 tensor: ' "$json"
+# The integrated run: one entry of its own, full marks, the total unchanged.
+grep -A5 '"name": "01 integrated: ' "$json" >"$TMP/integrated.txt"
+check "results.json has one integrated entry" test "$(grep -c '"name": "01 integrated: ' "$json")" -eq 1
+check "the integrated entry passed" grep -qx '      "status": "passed",' "$TMP/integrated.txt"
+check "the integrated entry has full marks ($max)" \
+  bash -c "grep -qx '      \"score\": $max,' '$TMP/integrated.txt' && grep -qx '      \"max_score\": $max,' '$TMP/integrated.txt'"
+check "the integrated entry says how many cases passed" \
+  grep -qE 'graded on your own module 01 .*: ([0-9]+) of \1 cases passed' "$TMP/integrated.txt"
+# The top-level score is the module's cases' sum: the integrated entry is not in it.
+cases_sum="$(awk '/"name": "01 integrated: /{skip=1} /^      "score": /{if(!skip){gsub(/[^0-9.]/,"");s+=$0}; skip=0} END{print s}' "$json")"
+check "the integrated score is not added to the total ($score = $cases_sum)" test "$score" = "$cases_sum"
 # A submission with nothing in it still gets a results.json.
 rm -rf "$ag/submission" "$ag/results"
 mkdir -p "$ag/submission"
