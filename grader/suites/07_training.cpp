@@ -205,13 +205,18 @@ std::vector<Batch> three_batches() {
 
 // ---------------------------------------------------------------- checkpoints
 
-// A fresh directory for checkpoint files, removed afterwards.
+// A fresh directory for checkpoint files, removed afterwards. Under $TMPDIR:
+// tito gives every case a folder that the module's worker process sees too
+// (its /tmp is private), and the worker may run as another user, so the
+// directory is writable by all (its parent is the case's own, mode 0700).
 struct TempDir {
     fs::path path;
     TempDir() {
-        char tmpl[] = "/tmp/tt_grade_07_XXXXXX";
-        REQUIRE(mkdtemp(tmpl) != nullptr);
+        const char* base = std::getenv("TMPDIR");
+        std::string tmpl = std::string(base && *base ? base : "/tmp") + "/tt_grade_07_XXXXXX";
+        REQUIRE(mkdtemp(tmpl.data()) != nullptr);
         path = tmpl;
+        fs::permissions(path, fs::perms::all);
     }
     ~TempDir() {
         std::error_code ec;
