@@ -17,6 +17,7 @@
 
 #include "child.hpp"
 #include "cli.hpp"
+#include "isolation.hpp"
 
 namespace fs = std::filesystem;
 
@@ -81,6 +82,7 @@ int cmd_bench(const std::vector<std::string>& args) {
         "threads", po::value<int>()->default_value(0), "threads of the core's pool (0: every core)")(
         "against", po::value<std::string>()->default_value("reference"),
         "reference (the plain solution) or fast (module 09's tuned variant)")(
+        "allow-root", "when tito runs as root: run your module anyway (only code you trust)")(
         "module", po::value<std::string>(), "the module, 01..09 (or just NN)");
     po::positional_options_description pos;
     pos.add("module", 1);
@@ -118,6 +120,12 @@ int cmd_bench(const std::vector<std::string>& args) {
         std::cerr << "tito: your module " << nn << " is not built (" << tt::module_library_path(module, tt::Variant::student)
                   << "); build with ./tito and pass ./tito test " << nn << " first.\n";
         return kLoadError;
+    }
+    // tt_bench loads the student module in its own process, not in a worker.
+    std::string refusal = refuse_student_code_as_root("tito bench", vm.count("allow-root") > 0);
+    if (!refusal.empty()) {
+        std::cerr << "tito: " << refusal << "\n";
+        return kUsage;
     }
     const std::string yours_spec = "reference," + nn + "=student";
     const std::string ref_spec = against == "fast" ? "fast" : "reference";

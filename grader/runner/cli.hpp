@@ -82,5 +82,8 @@ int cmd_test(const std::vector<std::string>& args, bool grade);
 int cmd_status(const std::vector<std::string>& args);
 int cmd_stubs(const std::vector<std::string>& args);
 int cmd_milestone(const std::vector<std::string>& args);
+int cmd_run(const std::vector<std::string>& args);    // student_tools.cpp
+int cmd_hint(const std::vector<std::string>& args);   // student_tools.cpp
+int cmd_bench(const std::vector<std::string>& args);  // bench.cpp
 
 }  // namespace tito

@@ -29,9 +29,6 @@ const char* const kExitCodeTable =
     "  5  milestone locked (module 09 has not passed on your own stack)\n"
     "  6  data missing (a milestone data set is not there)\n";
 
-int cmd_run(const std::vector<std::string>& args);   // student_tools.cpp
-int cmd_hint(const std::vector<std::string>& args);  // student_tools.cpp
-int cmd_bench(const std::vector<std::string>& args);  // bench.cpp
 
 namespace {
 
