@@ -1585,6 +1585,11 @@ int cmd_grade_batch(const std::vector<std::string>& args) {
             std::cout << "  [" << done << "/" << todo.size() << "] " << r.id << ": " << format_number(r.score) << "/"
                       << format_number(r.max) << "  " << r.status;
             if (!r.reasons.empty()) std::cout << "  (" << shorten(first_line(r.reasons.front()), 100) << ")";
+            if (r.milestone.status == "ok")
+                std::cout << "  milestone 04 part 1: CNN " << format_number(r.milestone.cnn_clean) << ", MLP "
+                          << format_number(r.milestone.mlp_clean);
+            else if (!r.milestone.status.empty())
+                std::cout << "  milestone 04 part 1: " << r.milestone.status;
             std::cout << "  " << std::fixed << std::setprecision(0) << r.seconds << " s\n"
                       << std::defaultfloat << std::flush;
             write_gradebook();
