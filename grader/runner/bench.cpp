@@ -122,11 +122,7 @@ int cmd_bench(const std::vector<std::string>& args) {
         return kLoadError;
     }
     // tt_bench loads the student module in its own process, not in a worker.
-    std::string refusal = refuse_student_code_as_root("tito bench", vm.count("allow-root") > 0);
-    if (!refusal.empty()) {
-        std::cerr << "tito: " << refusal << "\n";
-        return kUsage;
-    }
+    if (!student_code_may_run("tito bench", vm.count("allow-root") > 0)) return kUsage;
     const std::string yours_spec = "reference," + nn + "=student";
     const std::string ref_spec = against == "fast" ? "fast" : "reference";
     const int pool = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));

@@ -70,6 +70,17 @@ po::variables_map parse_args(const std::vector<std::string>& args,
                              const po::options_description& options,
                              const po::positional_options_description& positional,
                              const std::string& command);
+// A command line split at the first "--": tito's own arguments, and what it
+// hands to the program it runs untouched.
+struct Passthrough {
+    std::vector<std::string> own, rest;
+};
+Passthrough split_at_double_dash(const std::vector<std::string>& args);
+
+// Replace tito by argv[0] with argv (stdout flushed first); returns only when
+// exec failed, after saying why: kLoadError.
+int exec_program(std::vector<std::string> argv);
+
 // Print "Usage: ..." help for a subcommand (with the exit code table).
 void print_help(const std::string& usage, const std::string& description,
                 const po::options_description& options);

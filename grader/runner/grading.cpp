@@ -50,8 +50,11 @@ struct TestOptions {
     bool sanitized = false;       // --sanitize or TITO_SANITIZE
     bool verbose = false;
     bool show_hidden = false;
-    bool record = false;      // grade, without --no-record or --sanitize
     bool no_record = false;   // --no-record
+    // A --sanitize run is a check of another build, not a grade. (Under
+    // TITO_SANITIZE alone, tito itself is the sanitizer build's and records
+    // in that build's store.)
+    bool records() const { return grade && !no_record && !build_sanitize; }
     std::string json_path;    // "" none, "-" stdout
     std::string junit_path;
     std::string grader;       // --grader ("" for bin/tt_grade_NN)
@@ -164,11 +167,7 @@ std::optional<TestOptions> parse_options(const std::vector<std::string>& args, b
     if (grade && vm.count("json")) o.json_path = vm["json"].as<std::string>();
     if (grade && vm.count("junit")) o.junit_path = vm["junit"].as<std::string>();
     if (vm.count("grader")) o.grader = fs::absolute(vm["grader"].as<std::string>()).string();
-    // A --sanitize run is a check of another build, not a grade. (Under
-    // TITO_SANITIZE alone, tito itself is the sanitizer build's and records
-    // in that build's store.)
     o.no_record = vm.count("no-record") > 0;
-    o.record = grade && !o.no_record && !o.build_sanitize;
     return o;
 }
 
@@ -468,7 +467,7 @@ std::string compare_with_isolated(const TestOptions& o, const RunSettings& rs, P
         iso_tally.add(r);
         iso_results.push_back(visible_part(r, iso.show_hidden));
     });
-    if (o.record) record_grade(iso, iso_tally, progress::stamp_libraries(module, iso.choice, iso.lib_dir), os);
+    if (o.records()) record_grade(iso, iso_tally, progress::stamp_libraries(module, iso.choice, iso.lib_dir), os);
     print_side_by_side(os, module, results, tally, &iso_results, &iso_tally, nullptr);
     return " Isolated: " + format_number(iso_tally.score) + "/" + format_number(iso_tally.max) + ".";
 }
@@ -498,7 +497,7 @@ int cmd_test(const std::vector<std::string>& args, bool grade) {
     else if (tally.passed != tally.total) code = kTestsFailed;
     if (!grade) return code;
 
-    if (o.record) record_grade(rs, tally, stamps, os);
+    if (o.records()) record_grade(rs, tally, stamps, os);
     else if (o.build_sanitize && !o.no_record)
         os << "Not recorded: a --sanitize run is a check, not a grade (run ./tito grade " << two_digits(o.module)
            << " without --sanitize to record one).\n";

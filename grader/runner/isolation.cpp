@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <iostream>
 #include <stdexcept>
 
 #include <sched.h>
@@ -157,13 +158,14 @@ void close_case(const CaseSandbox& box) {
             }
 }
 
-std::string refuse_student_code_as_root(const std::string& what, bool allow_root) {
-    if (geteuid() != 0 || allow_root) return "";
-    return "tito runs as root, and " + what +
+bool student_code_may_run(const std::string& what, bool allow_root) {
+    if (geteuid() != 0 || allow_root) return true;
+    std::cerr << "tito: tito runs as root, and " << what <<
            " would run the student modules (code tito does not isolate here) with root's rights.\n"
            "  Run it as a normal user (e.g. sudo -u <you> ./tito ...), or, if you trust this code, add "
            "--allow-root.\n  (Grading is different: tito test/grade run student code as an unprivileged user "
-           "of its own.)";
+           "of its own.)\n";
+    return false;
 }
 
 }  // namespace tito

@@ -52,8 +52,8 @@ void close_case(const CaseSandbox& box);
 
 // Commands that load student modules in tito's own process tree (the
 // milestone, the playground, benchmarks) do not isolate them: as root they
-// refuse unless the user opts in (--allow-root). Returns "" when the command
-// may go on, else the message, with the fix. `what`: "milestone 04", ...
-std::string refuse_student_code_as_root(const std::string& what, bool allow_root);
+// refuse unless the user opts in (--allow-root). False (after printing why,
+// with the fix) when the command must not go on. `what`: "milestone 04", ...
+bool student_code_may_run(const std::string& what, bool allow_root);
 
 }  // namespace tito

@@ -4,6 +4,8 @@
 //
 // ./tito (the launcher) builds first, then runs this program.
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -239,6 +241,24 @@ bool use_colour() {
 std::string paint(const std::string& text, const char* code) {
     if (!use_colour()) return text;
     return std::string("\033[") + code + "m" + text + "\033[0m";
+}
+
+Passthrough split_at_double_dash(const std::vector<std::string>& args) {
+    auto dd = std::find(args.begin(), args.end(), "--");
+    Passthrough p;
+    p.own.assign(args.begin(), dd);
+    if (dd != args.end()) p.rest.assign(dd + 1, args.end());
+    return p;
+}
+
+int exec_program(std::vector<std::string> argv) {
+    std::cout.flush();
+    std::vector<char*> cargv;
+    for (auto& a : argv) cargv.push_back(a.data());
+    cargv.push_back(nullptr);
+    execv(argv[0].c_str(), cargv.data());
+    std::cerr << "tito: cannot run " << argv[0] << ": " << std::strerror(errno) << "\n";
+    return kLoadError;
 }
 
 po::variables_map parse_args(const std::vector<std::string>& args,

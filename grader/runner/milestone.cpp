@@ -87,10 +87,7 @@ int milestone_list() {
 
 int cmd_milestone(const std::vector<std::string>& all_args) {
     // Everything after "--" goes to the milestone program untouched.
-    std::vector<std::string> args, passthrough;
-    auto dd = std::find(all_args.begin(), all_args.end(), "--");
-    args.assign(all_args.begin(), dd);
-    if (dd != all_args.end()) passthrough.assign(dd + 1, all_args.end());
+    const auto [args, passthrough] = split_at_double_dash(all_args);
 
     po::options_description opts("Options");
     opts.add_options()("help,h", "show this help")(
@@ -151,13 +148,7 @@ int cmd_milestone(const std::vector<std::string>& all_args) {
             return kLocked;
         }
     }
-    if (!reference) {
-        std::string refusal = refuse_student_code_as_root("milestone 04", vm.count("allow-root") > 0);
-        if (!refusal.empty()) {
-            std::cerr << "tito: " << refusal << "\n";
-            return kUsage;
-        }
-    }
+    if (!reference && !student_code_may_run("milestone 04", vm.count("allow-root") > 0)) return kUsage;
     std::string program = (fs::path(p.bin_dir) / ("milestone_04_" + part)).string();
     std::vector<std::string> argv = {program};
     if (reference) argv.push_back("--reference");
@@ -168,13 +159,7 @@ int cmd_milestone(const std::vector<std::string>& all_args) {
                      "will do, not your code.\n";
     else
         std::cout << "Milestone 04 (" << part << ") on YOUR modules 01-09.\n";
-    std::cout.flush();
-    std::vector<char*> cargv;
-    for (auto& a : argv) cargv.push_back(a.data());
-    cargv.push_back(nullptr);
-    execv(program.c_str(), cargv.data());
-    std::cerr << "tito: cannot run " << program << ": " << std::strerror(errno) << "\n";
-    return kLoadError;
+    return exec_program(argv);
 }
 
 }  // namespace tito

@@ -20,10 +20,7 @@ namespace fs = std::filesystem;
 namespace tito {
 
 int cmd_run(const std::vector<std::string>& all_args) {
-    std::vector<std::string> args, passthrough;
-    auto dd = std::find(all_args.begin(), all_args.end(), "--");
-    args.assign(all_args.begin(), dd);
-    if (dd != all_args.end()) passthrough.assign(dd + 1, all_args.end());
+    const auto [args, passthrough] = split_at_double_dash(all_args);
 
     po::options_description opts("Options");
     opts.add_options()("help,h", "show this help")(
@@ -65,21 +62,11 @@ int cmd_run(const std::vector<std::string>& all_args) {
         return kLoadError;
     }
     // The playground is student code itself, whatever modules it loads.
-    std::string refusal = refuse_student_code_as_root("the playground", vm.count("allow-root") > 0);
-    if (!refusal.empty()) {
-        std::cerr << "tito: " << refusal << "\n";
-        return kUsage;
-    }
+    if (!student_code_may_run("the playground", vm.count("allow-root") > 0)) return kUsage;
     setenv("TITO_IMPL", spec.c_str(), 1);
-    std::cout.flush();
     std::vector<std::string> argv = {program};
     argv.insert(argv.end(), passthrough.begin(), passthrough.end());
-    std::vector<char*> cargv;
-    for (auto& a : argv) cargv.push_back(a.data());
-    cargv.push_back(nullptr);
-    execv(program.c_str(), cargv.data());
-    std::cerr << "tito: cannot run " << program << ": " << std::strerror(errno) << "\n";
-    return kLoadError;
+    return exec_program(argv);
 }
 
 namespace {
